@@ -1,0 +1,96 @@
+"""The policy: every number of the service catalogue, as typed frozen data.
+
+Loaded from YAML by ``provisioning.policy.load_policy`` (default: the shipped CBS 2026 policy,
+``provisioning/data/cbs-2026.yaml``). Money is ``Decimal``; sizes are bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+#: How a software package is billed and how long it must at least be taken:
+#: per_month = whole calendar months (SAS); until_end = from the request month to the project
+#: end (MLWin); minimum = at least ``min_months`` months (MPLUS).
+SoftwareBilling = Literal["per_month", "until_end", "minimum"]
+
+
+@dataclass(frozen=True)
+class SoftwarePackage:
+    name: str
+    billing: SoftwareBilling
+    monthly: Decimal
+    min_months: int
+    #: Concurrent seats the operator keeps; more seat holders than this gives a warning.
+    seats: int
+
+
+@dataclass(frozen=True)
+class StorageStep:
+    """An allowed step of extra storage, e.g. 50GB monthly or 1TB for at least 6 months."""
+
+    size: str
+    size_bytes: int
+    monthly: Decimal
+    min_months: int
+
+
+@dataclass(frozen=True)
+class Tariffs:
+    project_start: Decimal
+    file_subject: Decimal
+    new_researcher: Decimal
+    researcher_with_token: Decimal
+    observer_account_new: Decimal
+    observer_account_with_token: Decimal
+    observer_without_account: Decimal
+    ossc_per_researcher: Decimal
+    support_file_subject_monthly: Decimal
+    support_researcher_monthly: Decimal
+    support_observer_monthly: Decimal
+    file_subject_added: Decimal
+    suspension_monthly: Decimal
+    move_project: Decimal
+    reopen_project: Decimal
+    large_archive_per_gb: Decimal
+    replacement_token: Decimal
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    currency: str
+    #: Shared project workspace (bytes), e.g. 100 GB.
+    project_quota_bytes: int
+    #: Personal workspace per account (bytes), e.g. 1 GB.
+    workspace_quota_bytes: int
+    #: Percentage of the allowed space above which the weekly quota mail is sent.
+    quota_warn_percent: int
+    storage_steps: tuple[StorageStep, ...]
+    retention_years: tuple[int, ...]
+    max_duration_months: int
+    institution_authorization_max_years: int
+    #: Awareness questionnaire: fewer than this many errors passes (CBS: 6).
+    awareness_error_limit: int
+    #: A researcher is added for at least this many months (or the rest of the project).
+    researcher_min_months: int
+    ossc_destruction_days: int
+    software: tuple[SoftwarePackage, ...]
+    file_subjects: tuple[str, ...]
+    tariffs: Tariffs
+    #: Invoices go out after each calendar quarter (months per invoice period).
+    invoice_period_months: int
+    source: str = ""
+
+    def package(self, name: str) -> SoftwarePackage:
+        for p in self.software:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def storage_step(self, size: str) -> StorageStep:
+        for s in self.storage_steps:
+            if s.size == size:
+                return s
+        raise KeyError(size)
