@@ -16,7 +16,7 @@ from provisioning.errors import ProvisioningError
 from .cmd_contract import contract
 from .cmd_lab import lab
 from .cmd_project import project
-from .cmd_run import apply, plan
+from .cmd_run import apply, desired, plan
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -41,6 +41,7 @@ cli.add_command(lab)
 cli.add_command(plan)
 cli.add_command(apply)
 cli.add_command(project)
+cli.add_command(desired)
 
 
 def main() -> None:

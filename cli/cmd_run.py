@@ -1,25 +1,138 @@
-"""`tre plan` / `tre apply` (placeholder)."""
+"""`tre plan`, `tre apply`, `tre desired`: contracts become AD objects, storage and hand-offs."""
 
 from __future__ import annotations
 
+import json
+from datetime import date
+from pathlib import Path
+
 import click
+from provisioning.policy import load_policy
+
+from provisioning.contract import load_contracts
+from provisioning.errors import ContractError
+from provisioning.orchestrate import RevisionError, prepare
+from provisioning.orchestrate import apply as do_apply
+from provisioning.orchestrate import plan as do_plan
+from provisioning.state import StateStore
+
+from .options import inventory_option, json_option, policy_option, state_options, today_option
+from .render import render_changes
+
+contracts_argument = click.argument(
+    "contracts", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
+
+
+def _prepare(contracts: tuple[Path, ...], policy_path: str | None, today: date, state_url: str):
+    policy = load_policy(policy_path)
+    try:
+        loaded = load_contracts(list(contracts), policy)
+    except ContractError as e:
+        for problem in e.problems:
+            click.echo(problem.line(), err=True)
+        raise SystemExit(1) from None
+    store = StateStore(state_url)
+    try:
+        return prepare(loaded, policy, today, store), store
+    except RevisionError as e:
+        for problem in e.problems:
+            click.echo(problem.line(), err=True)
+        raise SystemExit(1) from None
+
+
+def _report(result, as_json: bool, planned: bool) -> None:
+    if as_json:
+        out = {
+            "run_id": result.run_id,
+            "check": result.check,
+            "changes": result.changes,
+            "warnings": result.warnings,
+            "artifacts": result.artifacts,
+        }
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+    else:
+        render_changes(result.changes, result.warnings, planned=planned)
 
 
 @click.command()
-def plan() -> None:
-    """Placeholder.
+@contracts_argument
+@inventory_option
+@today_option
+@policy_option
+@state_options
+@json_option
+def plan(contracts, inventory, today, policy_path, state_url, home, as_json) -> None:
+    """Show what an apply would create, change or leave; change nothing.
+
+    CONTRACTS are contract files or directories of them; all go into one Ansible run in
+    check mode. Only approved contracts are accepted.
 
     \b
     Example:
-      tre plan examples/contracts/
+      tre plan examples/contracts/ --today 2026-12-01
     """
+    prepared, _store = _prepare(contracts, policy_path, today, state_url)
+    result = do_plan(prepared, inventory, home)
+    _report(result, as_json, planned=True)
 
 
 @click.command()
-def apply() -> None:
-    """Placeholder.
+@contracts_argument
+@inventory_option
+@today_option
+@policy_option
+@state_options
+@json_option
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (for jobs).")
+@click.option(
+    "--force", is_flag=True, help="Also lower a quota below current usage (blocks writes)."
+)
+def apply(contracts, inventory, today, policy_path, state_url, home, as_json, yes, force) -> None:
+    """Apply contracts: show the plan, ask, then create and change what it says.
+
+    Every change is recorded in the state store's audit ledger; a second apply with the same
+    contracts changes nothing.
 
     \b
     Example:
-      tre apply examples/contracts/
+      tre apply examples/contracts/ --yes
     """
+    prepared, store = _prepare(contracts, policy_path, today, state_url)
+    planned = do_plan(prepared, inventory, home)
+    if not as_json:
+        render_changes(planned.changes, planned.warnings, planned=True)
+    if not yes and planned.changes and not click.confirm("Apply these changes?", default=False):
+        raise SystemExit(1)
+    result = do_apply(prepared, inventory, home, store, force=force)
+    _report(result, as_json, planned=False)
+
+
+@click.command()
+@contracts_argument
+@today_option
+@policy_option
+def desired(contracts, today, policy_path) -> None:
+    """Print the desired state (JSON) that plan/apply hand to the playbook.
+
+    For debugging and for Molecule, which converges the same playbook with it.
+
+    \b
+    Example:
+      tre desired examples/contracts/ --today 2026-12-01 > desired.json
+    """
+    prepared_contracts = []
+    policy = load_policy(policy_path)
+    try:
+        prepared_contracts = load_contracts(list(contracts), policy)
+    except ContractError as e:
+        for problem in e.problems:
+            click.echo(problem.line(), err=True)
+        raise SystemExit(1) from None
+    from provisioning.desired import build_desired_state
+
+    try:
+        state = build_desired_state(prepared_contracts, policy, today)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(json.dumps(state, indent=2, ensure_ascii=False))

@@ -1,0 +1,141 @@
+"""Contracts + policy + today → the desired state one run hands to Ansible.
+
+Pure: no clock, no I/O. The shape is documented in docs/desired-state.md; the modules of the
+collection ``tre.secenv`` read it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from .contract.model import Contract, Person
+from .naming import account_names, project_group, project_ou, seat_group, split_name
+from .policy_model import Policy
+
+
+def revision_of(contract: Contract) -> str:
+    """Content hash of a contract revision (sha256 of its canonical JSON)."""
+    data = dataclasses.asdict(contract)
+    data.pop("source", None)
+    canonical = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def person_period(contract: Contract, person: Person) -> tuple[date, date]:
+    """First and last day (inclusive) of a person's access within the project."""
+    return person.start or contract.start, person.end or contract.end
+
+
+def _account(contract: Contract, person: Person, sam: str, today: date) -> dict[str, Any]:
+    first, last = person_period(contract, person)
+    given, surname = split_name(person.name)
+    return {
+        "person": person.id,
+        "sam": sam,
+        "role": person.role,
+        "display_name": person.name,
+        "given_name": given,
+        "surname": surname,
+        "mail": person.email,
+        "employer": person.employer,
+        "group": "members" if person.role == "researcher" else "observers",
+        "enabled": first <= today <= last,
+        "expires": (last + timedelta(days=1)).isoformat(),
+    }
+
+
+def quota_bytes(contract: Contract, policy: Policy, today: date) -> int:
+    """Shared workspace quota on ``today``: the policy's size plus extra storage in force."""
+    extra = sum(e.size_bytes for e in contract.extra_storage if e.start <= today <= e.end)
+    return policy.project_quota_bytes + extra
+
+
+def file_subjects_on(contract: Contract, today: date) -> list[str]:
+    """Subjects whose grant month has begun on ``today`` (their ACL entries exist)."""
+    return sorted(g.name for g in contract.file_subjects if g.start <= today)
+
+
+def seat_holders(contract: Contract, package: str, names: dict[str, str], today: date) -> list[str]:
+    """Accounts holding a seat of ``package`` on ``today``: the project's active researchers."""
+    if not any(s.package == package and s.start <= today <= s.end for s in contract.software):
+        return []
+    holders = []
+    for person in contract.researchers:
+        first, last = person_period(contract, person)
+        if first <= today <= last:
+            holders.append(names[person.id])
+    return holders
+
+
+def _ossc(contract: Contract, policy: Policy) -> dict[str, Any] | None:
+    if contract.ossc is None:
+        return None
+    ossc = contract.ossc
+    deadline = ossc.end + timedelta(days=policy.ossc_destruction_days)
+    return {
+        "researchers": [
+            {"person": p, "name": contract.person(p).name, "email": contract.person(p).email}
+            for p in ossc.researchers
+        ],
+        "start": ossc.start.isoformat(),
+        "end": ossc.end.isoformat(),
+        "destruction_deadline": deadline.isoformat(),
+        "revision": revision_of(contract),
+    }
+
+
+def project_desired(contract: Contract, policy: Policy, today: date) -> dict[str, Any]:
+    """The desired state of one project (one entry of ``projects``)."""
+    with_account = [p for p in contract.people if p.has_account]
+    names = account_names(contract.project, [p.id for p in with_account])
+    return {
+        "project": contract.project,
+        "ou": project_ou(contract.project),
+        "title": contract.title,
+        "start": contract.start.isoformat(),
+        "end": contract.end.isoformat(),
+        "revision": revision_of(contract),
+        "groups": {
+            "members": {"name": project_group(contract.project, "members")},
+            "observers": {"name": project_group(contract.project, "observers")},
+        },
+        "accounts": [_account(contract, p, names[p.id], today) for p in with_account],
+        "storage": {
+            "quota_bytes": quota_bytes(contract, policy, today),
+            "workspace_quota_bytes": policy.workspace_quota_bytes,
+            "file_subjects": file_subjects_on(contract, today),
+        },
+        "ossc": _ossc(contract, policy),
+    }
+
+
+def build_desired_state(contracts: list[Contract], policy: Policy, today: date) -> dict[str, Any]:
+    """The whole run's desired state. Contracts must be approved and of distinct projects."""
+    seen: set[str] = set()
+    for c in contracts:
+        if c.status != "approved":
+            raise ValueError(f"project {c.project} is not approved (status {c.status})")
+        if c.project in seen:
+            raise ValueError(f"project {c.project} appears twice in one run")
+        seen.add(c.project)
+    projects = [project_desired(c, policy, today) for c in sorted(contracts, key=_key)]
+    software: dict[str, Any] = {}
+    for package in policy.software:
+        members: list[str] = []
+        for c in contracts:
+            names = account_names(c.project, [p.id for p in c.people if p.has_account])
+            members.extend(seat_holders(c, package.name, names, today))
+        software[package.name] = {
+            "group": seat_group(package.name),
+            "seats": package.seats,
+            "members": sorted(members),
+        }
+    return {"today": today.isoformat(), "projects": projects, "software": software}
+
+
+def _key(contract: Contract) -> int:
+    return int(contract.project)

@@ -1,0 +1,89 @@
+"""Deterministic AD names for projects, groups, accounts and seat groups (docs/ad-model.md).
+
+All inputs are validated identifiers (``provisioning.ids``); the names use only
+``[a-z0-9.-]`` (and upper case for seat groups), so they are safe in DNs, filters and paths.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from .ids import PERSON_ID_RE, PROJECT_RE
+
+#: sAMAccountName limit of Active Directory (pre-Windows 2000 logon name).
+SAM_MAX = 20
+
+
+def _check_project(project: str) -> None:
+    if not PROJECT_RE.match(project):
+        raise ValueError(f"not a project number: {project!r}")
+
+
+def project_ou(project: str) -> str:
+    """RDN value of the project's OU, e.g. ``P9001``."""
+    _check_project(project)
+    return f"P{project}"
+
+
+def project_group(project: str, kind: str) -> str:
+    """Members or observers group of a project, e.g. ``p9001-members``."""
+    _check_project(project)
+    if kind not in ("members", "observers"):
+        raise ValueError(f"unknown group kind: {kind!r}")
+    return f"p{project}-{kind}"
+
+
+def seat_group(package: str) -> str:
+    """Seat group of a licensed software package, e.g. ``SW-SAS``."""
+    return f"SW-{package}"
+
+
+def _digest(person_id: str, start: int, length: int) -> str:
+    raw = hashlib.sha256(person_id.encode()).digest()
+    return base64.b32encode(raw).decode().lower()[start : start + length]
+
+
+def account_sam(project: str, person_id: str, salt: int = 0) -> str:
+    """The person's account in the project: ``p<project>.<id>``, at most 20 characters.
+
+    Too long ids are cut and get ``-`` plus three characters of a hash of the full id; ``-``
+    never occurs in a person id, so a cut name can never equal an uncut one. ``salt`` picks
+    another slice of the hash, for the (rare) case two cut ids of a project collide.
+    """
+    _check_project(project)
+    if not PERSON_ID_RE.match(person_id):
+        raise ValueError(f"not a person id: {person_id!r}")
+    prefix = f"p{project}."
+    room = SAM_MAX - len(prefix)
+    if len(person_id) <= room:
+        return prefix + person_id
+    return f"{prefix}{person_id[: room - 4]}-{_digest(person_id, 3 * salt, 3)}"
+
+
+def account_names(project: str, person_ids: list[str]) -> dict[str, str]:
+    """sAMAccountNames for all people of a project, collisions disambiguated deterministically.
+
+    Each id gets the name it would have alone unless an id sorting before it took that name
+    (two cut ids with equal prefix and hash: about 1 in 32,768 pairs of long ids sharing a
+    prefix); then the next slice of its hash is used.
+    """
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for person_id in sorted(person_ids):
+        salt = 0
+        name = account_sam(project, person_id)
+        while name in taken:
+            salt += 1
+            name = account_sam(project, person_id, salt)
+        names[person_id] = name
+        taken.add(name)
+    return names
+
+
+def split_name(full_name: str) -> tuple[str, str]:
+    """Given name and surname from a full name: first word, then the rest (``de Vries``)."""
+    parts = full_name.split(None, 1)
+    if len(parts) == 1:
+        return parts[0], parts[0]
+    return parts[0], parts[1]

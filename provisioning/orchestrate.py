@@ -1,0 +1,157 @@
+"""One plan or apply: contracts → checks → desired state → Ansible run → state store.
+
+This is the only place that ties the pure domain to the runner and the store; the CLI calls
+``prepare`` then ``plan`` or ``apply``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .contract.model import Contract
+from .desired import build_desired_state, revision_of
+from .errors import InventoryError, ProvisioningError, RunError, StateError
+from .policy_model import Policy
+from .revisions import RevisionProblem, check_revision
+from .runner import RunResult, new_run_id, run_site
+from .state import LedgerEntry, StateStore
+
+
+class NotApprovedError(ProvisioningError, ValueError):
+    """A contract that is not approved was given to plan/apply."""
+
+
+class RevisionError(StateError):
+    def __init__(self, problems: list[RevisionProblem]) -> None:
+        self.problems = problems
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(problems[0].line() + more)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    contracts: list[Contract]
+    desired: dict[str, Any]
+    today: date
+
+
+def actor() -> str:
+    return os.environ.get("SUDO_USER") or getpass.getuser()
+
+
+def check_inventory(inventory: Path) -> Path:
+    if not (inventory / "hosts.yml").is_file():
+        raise InventoryError(
+            f"no inventory at {inventory} (hosts.yml missing): run 'tre lab up' or pass"
+            " --inventory DIR"
+        )
+    return inventory
+
+
+def prepare(contracts: list[Contract], policy: Policy, today: date, store: StateStore) -> Prepared:
+    """Refuse unapproved contracts and revisions that break a rule; build the desired state."""
+    drafts = [c for c in contracts if c.status != "approved"]
+    if drafts:
+        c = drafts[0]
+        raise NotApprovedError(
+            f"{c.source or 'project ' + c.project}: status is {c.status}; only approved"
+            " contracts are planned or applied"
+        )
+    seen: dict[str, str] = {}
+    for c in contracts:
+        if c.project in seen:
+            raise ProvisioningError(
+                f"project {c.project} is given twice ({seen[c.project]}, {c.source}):"
+                " one contract per project per run"
+            )
+        seen[c.project] = c.source
+    problems: list[RevisionProblem] = []
+    for c in contracts:
+        last = store.last_revision(c.project)
+        problems += check_revision(c, last["contract"] if last else None, today)
+    if problems:
+        raise RevisionError(problems)
+    return Prepared(contracts, build_desired_state(contracts, policy, today), today)
+
+
+def plan(prepared: Prepared, inventory: Path, home: Path) -> RunResult:
+    """Check mode: what an apply would change; changes nothing."""
+    result = run_site(check_inventory(inventory), prepared.desired, check=True, home=home)
+    if not result.ok:
+        raise RunError(f"plan failed: {result.failures[0]}")
+    return result
+
+
+def apply(
+    prepared: Prepared, inventory: Path, home: Path, store: StateStore, force: bool = False
+) -> RunResult:
+    """Real run; the ledger gets exactly the changes the modules report as done."""
+    check_inventory(inventory)
+    run_id = new_run_id()
+    who = actor()
+    projects = [c.project for c in prepared.contracts]
+    store.start_run(run_id, who, "apply", prepared.today.isoformat(), projects)
+    result: RunResult | None = None
+    try:
+        result = run_site(
+            inventory, prepared.desired, check=False, home=home, force=force, run_id=run_id
+        )
+    finally:
+        if result is None:
+            store.finish_run(run_id, "error", None)
+    store.record([_entry(run_id, who, c) for c in result.changes])
+    if result.ok:
+        by_project = {p["project"]: p for p in prepared.desired["projects"]}
+        for c in prepared.contracts:
+            store.save_revision(
+                _summary(c, by_project[c.project]),
+                revision_of(c),
+                run_id,
+                c.source,
+                dataclasses.asdict(c),
+            )
+    store.finish_run(run_id, "successful" if result.ok else "failed", result.artifacts)
+    if not result.ok:
+        raise RunError(f"apply failed: {result.failures[0]} (run {run_id})")
+    return result
+
+
+def _entry(run_id: str, who: str, change: dict[str, Any]) -> LedgerEntry:
+    detail = {k: v for k, v in change.items() if k not in ("project", "host", "op", "kind")}
+    return LedgerEntry(
+        at=change.get("at") or _now(),
+        actor=who,
+        run_id=run_id,
+        project=change.get("project"),
+        host=change.get("host"),
+        op=str(change.get("op", "?")),
+        kind=str(change.get("kind", "?")),
+        name=change.get("name"),
+        detail=detail,
+    )
+
+
+def _summary(contract: Contract, desired: dict[str, Any]) -> dict[str, Any]:
+    ossc = desired.get("ossc") or {}
+    return {
+        "project": contract.project,
+        "title": contract.title,
+        "start": contract.start.isoformat(),
+        "end": contract.end.isoformat(),
+        "retention_years": contract.retention_years,
+        "status": "active",
+        "ossc_end": ossc.get("end"),
+        "ossc_destruction_deadline": ossc.get("destruction_deadline"),
+    }
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,159 @@
+"""The ansible-runner adapter: one run of ``playbooks/site.yml`` and what it reported.
+
+Check mode (``tre plan``) and real mode (``tre apply``) run the same playbook. The run's
+private data directory is kept (``<home>/runs/<run_id>``) as the run's record; it holds only
+the desired state (no secrets: the modules read secrets from root-only files themselves).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import RunError
+
+#: Tasks of site.yml whose results carry ``changes`` (task name prefix → short host role).
+PLAYBOOK = "site.yml"
+
+
+def playbooks_dir() -> Path:
+    """The Ansible project: ``$TRE_PLAYBOOKS`` or ``playbooks/`` beside the package."""
+    env = os.environ.get("TRE_PLAYBOOKS")
+    path = Path(env) if env else Path(__file__).resolve().parent.parent / "playbooks"
+    if not (path / PLAYBOOK).is_file():
+        raise RunError(f"no {PLAYBOOK} in {path}: set TRE_PLAYBOOKS to the playbooks directory")
+    return path
+
+
+def collections_path(playbooks: Path) -> str:
+    paths = [playbooks / "collections"]
+    cache = playbooks.parent / ".cache" / "collections"
+    if cache.is_dir():
+        paths.append(cache)
+    return os.pathsep.join(str(p) for p in paths)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+
+
+@dataclass
+class TaskResult:
+    host: str
+    task: str
+    ok: bool
+    changed: bool
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    message: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    check: bool
+    status: str
+    rc: int
+    artifacts: str
+    tasks: list[TaskResult]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "successful" and all(t.ok for t in self.tasks)
+
+    @property
+    def changes(self) -> list[dict[str, Any]]:
+        return [dict(c, host=t.host) for t in self.tasks for c in t.changes]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for t in self.tasks for w in t.warnings]
+
+    @property
+    def failures(self) -> list[str]:
+        return [f"{t.host}: {t.message}" for t in self.tasks if not t.ok]
+
+
+def _one_line(text: Any) -> str:
+    line = " ".join(str(text).split())
+    return line[:400] + ("…" if len(line) > 400 else "")
+
+
+def _task_result(event: dict[str, Any]) -> TaskResult | None:
+    kind = event.get("event")
+    data = event.get("event_data", {})
+    if kind not in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable"):
+        return None
+    res = data.get("res") or {}
+    ok = kind == "runner_on_ok"
+    message = "" if ok else _one_line(res.get("msg") or res.get("stderr") or "failed")
+    if kind == "runner_on_unreachable":
+        message = f"unreachable: {message}"
+    return TaskResult(
+        host=data.get("host", "?"),
+        task=data.get("task", "?"),
+        ok=ok,
+        changed=bool(res.get("changed")),
+        changes=list(res.get("changes") or []),
+        warnings=[_one_line(w) for w in res.get("warnings") or []],
+        message=message,
+        data={k: res[k] for k in ("ids",) if k in res},
+    )
+
+
+def run_site(
+    inventory: Path,
+    desired: dict[str, Any],
+    *,
+    check: bool,
+    home: Path,
+    force: bool = False,
+    run_id: str | None = None,
+) -> RunResult:
+    """Run site.yml once over the whole desired state; never raises for task failures."""
+    import ansible_runner  # heavy import: only when a run happens
+
+    playbooks = playbooks_dir()
+    run_id = run_id or new_run_id()
+    private = home / "runs" / run_id
+    private.mkdir(parents=True, mode=0o700)
+    os.chmod(home / "runs", 0o700)
+    cmdline = "--check --diff" if check else "--diff"
+    runner = ansible_runner.run(
+        private_data_dir=str(private),
+        project_dir=str(playbooks),
+        playbook=PLAYBOOK,
+        inventory=str(inventory.resolve()),
+        extravars={"tre_desired": desired, "tre_force": force},
+        cmdline=cmdline,
+        envvars={
+            "ANSIBLE_COLLECTIONS_PATH": collections_path(playbooks),
+            "ANSIBLE_HOST_KEY_CHECKING": "True",
+            "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            "ANSIBLE_NOCOLOR": "True",
+        },
+        ident="run",
+        quiet=True,
+    )
+    tasks = [t for t in map(_task_result, runner.events) if t is not None]
+    result = RunResult(run_id, check, runner.status, runner.rc or 0, str(private), tasks)
+    if runner.status != "successful" and not result.failures:
+        # Failed before any task (inventory or syntax error): say so from stdout's tail.
+        tail = _stdout_tail(private)
+        result.tasks.append(TaskResult("ansible", "start", False, False, message=tail))
+    return result
+
+
+def _stdout_tail(private: Path) -> str:
+    stdout = private / "artifacts" / "run" / "stdout"
+    try:
+        lines = [ln for ln in stdout.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return "ansible-playbook failed before running any task"
+    errors = [ln for ln in lines if "ERROR" in ln or "error" in ln.lower()]
+    return _one_line((errors or lines or ["ansible-playbook failed"])[-1])

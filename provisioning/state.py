@@ -1,0 +1,249 @@
+"""The state store: applied contract revisions, runs and an append-only audit ledger.
+
+SQLite by default (``sqlite:///var/lib/tre/state.db``); the URL shape leaves room for
+``postgresql://`` later. The ledger cannot be updated or deleted (triggers refuse it).
+Nothing secret is ever stored here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import StateError
+
+DEFAULT_STATE_URL = "sqlite:////var/lib/tre/state.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, started TEXT NOT NULL, finished TEXT, actor TEXT NOT NULL,
+    mode TEXT NOT NULL, today TEXT NOT NULL, status TEXT NOT NULL, projects TEXT NOT NULL,
+    artifacts TEXT
+);
+CREATE TABLE IF NOT EXISTS revisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, project TEXT NOT NULL, revision TEXT NOT NULL,
+    applied_at TEXT NOT NULL, run_id TEXT NOT NULL, source TEXT, contract TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS revisions_project ON revisions(project, id);
+CREATE TABLE IF NOT EXISTS projects (
+    project TEXT PRIMARY KEY, title TEXT, start TEXT, "end" TEXT, retention_years INTEGER,
+    status TEXT NOT NULL, ossc_end TEXT, ossc_destruction_deadline TEXT, updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL,
+    run_id TEXT NOT NULL, project TEXT, host TEXT, op TEXT NOT NULL, kind TEXT NOT NULL,
+    name TEXT, detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ledger_project ON ledger(project, id);
+CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON ledger
+BEGIN SELECT RAISE(ABORT, 'the audit ledger is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON ledger
+BEGIN SELECT RAISE(ABORT, 'the audit ledger is append-only'); END;
+"""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    at: str
+    actor: str
+    run_id: str
+    project: str | None
+    host: str | None
+    op: str
+    kind: str
+    name: str | None
+    detail: dict[str, Any]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def sqlite_path(url: str) -> Path:
+    """``sqlite:///rel/path`` or ``sqlite:////abs/path`` (SQLAlchemy's shape) → a path."""
+    if url.startswith("sqlite:///"):
+        return Path(url[len("sqlite:///") :])
+    if "://" not in url:
+        return Path(url)
+    scheme = url.split("://", 1)[0]
+    raise StateError(f"state store {scheme!r} is not supported yet: use sqlite:///PATH")
+
+
+class StateStore:
+    """One SQLite database; every method is one short transaction."""
+
+    def __init__(self, url: str = DEFAULT_STATE_URL) -> None:
+        self.path = sqlite_path(url)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fresh = not self.path.exists()
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            if fresh:
+                os.chmod(self.path, 0o600)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as e:
+            raise StateError(f"cannot open the state store {self.path}: {e}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            yield self._db
+            self._db.execute("COMMIT")
+        except sqlite3.Error as e:
+            self._db.execute("ROLLBACK")
+            raise StateError(f"state store {self.path}: {e}") from None
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    # runs -------------------------------------------------------------------------------
+    def start_run(
+        self, run_id: str, actor: str, mode: str, today: str, projects: list[str]
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO runs (run_id, started, actor, mode, today, status, projects)"
+                " VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                (run_id, _now(), actor, mode, today, json.dumps(projects)),
+            )
+
+    def finish_run(self, run_id: str, status: str, artifacts: str | None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET finished = ?, status = ?, artifacts = ? WHERE run_id = ?",
+                (_now(), status, artifacts, run_id),
+            )
+
+    # ledger -----------------------------------------------------------------------------
+    def record(self, entries: list[LedgerEntry]) -> None:
+        """Append what really happened; never called for check-mode (plan) results."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO ledger (at, actor, run_id, project, host, op, kind, name, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        e.at,
+                        e.actor,
+                        e.run_id,
+                        e.project,
+                        e.host,
+                        e.op,
+                        e.kind,
+                        e.name,
+                        json.dumps(e.detail, sort_keys=True, ensure_ascii=False, default=str),
+                    )
+                    for e in entries
+                ],
+            )
+
+    def ledger(self, project: str | None = None) -> list[LedgerEntry]:
+        sql = "SELECT * FROM ledger" + (" WHERE project = ?" if project else "") + " ORDER BY id"
+        rows = self._db.execute(sql, (project,) if project else ()).fetchall()
+        return [
+            LedgerEntry(
+                r["at"],
+                r["actor"],
+                r["run_id"],
+                r["project"],
+                r["host"],
+                r["op"],
+                r["kind"],
+                r["name"],
+                json.loads(r["detail"]),
+            )
+            for r in rows
+        ]
+
+    # revisions and projects -------------------------------------------------------------
+    def save_revision(
+        self,
+        project: dict[str, Any],
+        revision: str,
+        run_id: str,
+        source: str,
+        contract: dict[str, Any],
+    ) -> None:
+        """Record an applied contract revision and the project's summary state."""
+        with self._tx() as db:
+            last = db.execute(
+                "SELECT revision FROM revisions WHERE project = ? ORDER BY id DESC LIMIT 1",
+                (project["project"],),
+            ).fetchone()
+            if last is None or last["revision"] != revision:
+                db.execute(
+                    "INSERT INTO revisions (project, revision, applied_at, run_id, source,"
+                    " contract) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        project["project"],
+                        revision,
+                        _now(),
+                        run_id,
+                        source,
+                        json.dumps(contract, sort_keys=True, ensure_ascii=False, default=str),
+                    ),
+                )
+            db.execute(
+                'INSERT INTO projects (project, title, start, "end", retention_years, status,'
+                " ossc_end, ossc_destruction_deadline, updated) VALUES (?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(project) DO UPDATE SET title=excluded.title, start=excluded.start,"
+                ' "end"=excluded."end", retention_years=excluded.retention_years,'
+                " status=excluded.status, ossc_end=excluded.ossc_end,"
+                " ossc_destruction_deadline=excluded.ossc_destruction_deadline,"
+                " updated=excluded.updated",
+                (
+                    project["project"],
+                    project.get("title"),
+                    project.get("start"),
+                    project.get("end"),
+                    project.get("retention_years"),
+                    project.get("status", "active"),
+                    project.get("ossc_end"),
+                    project.get("ossc_destruction_deadline"),
+                    _now(),
+                ),
+            )
+
+    def last_revision(self, project: str) -> dict[str, Any] | None:
+        """The last applied contract of a project, as stored (dict), or None."""
+        row = self._db.execute(
+            "SELECT * FROM revisions WHERE project = ? ORDER BY id DESC LIMIT 1", (project,)
+        ).fetchone()
+        if row is None:
+            return None
+        return {
+            "revision": row["revision"],
+            "applied_at": row["applied_at"],
+            "run_id": row["run_id"],
+            "source": row["source"],
+            "contract": json.loads(row["contract"]),
+        }
+
+    def revisions(self, project: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT revision, applied_at, run_id, source FROM revisions WHERE project = ?"
+            " ORDER BY id",
+            (project,),
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def project(self, project: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM projects WHERE project = ?", (project,)).fetchone()
+        return dict(row) if row else None
+
+    def projects(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM projects ORDER BY CAST(project AS INTEGER)")
+        return [dict(r) for r in rows.fetchall()]
