@@ -55,6 +55,18 @@ class Tariffs:
     reopen_project: Decimal
     large_archive_per_gb: Decimal
     replacement_token: Decimal
+    # Added with issue 2 (defaults keep older constructors working); all from the tariff table.
+    import_simple: Decimal = Decimal(0)
+    import_normal: Decimal = Decimal(0)
+    import_complex: Decimal = Decimal(0)
+    output_regular: Decimal = Decimal(0)
+    output_conform: Decimal = Decimal(0)
+    output_light: Decimal = Decimal(0)
+    output_scripts: Decimal = Decimal(0)
+    output_decrypt: Decimal = Decimal(0)
+    output_replicate: Decimal = Decimal(0)
+    extend_project: Decimal = Decimal(0)
+    end_project: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,22 @@ class Policy:
     #: Invoices go out after each calendar quarter (months per invoice period).
     invoice_period_months: int
     source: str = ""
+    # Added with issue 2: the catalogue's other numbers (docs/policy.md).
+    #: An archive up to this many GB (zipped, rounded up) is free; each GB above is billed.
+    archive_free_gb: int = 1
+    #: A large archive's GB price covers this many years.
+    large_archive_period_years: int = 5
+    #: Temporary suspension in whole months, at least this many.
+    suspension_min_months: int = 1
+    #: An extension is requested at least this many working days before the end.
+    extension_notice_working_days: int = 5
+    #: Heavy desktop: reserved at most this many days, extensions, researchers per project.
+    heavy_desktop_days: int = 10
+    heavy_desktop_extensions: int = 2
+    heavy_desktop_max_researchers: int = 2
+    #: "Output light": at most this many csv files and cells in total.
+    output_light_max_files: int = 5
+    output_light_max_cells: int = 5000
 
     def package(self, name: str) -> SoftwarePackage:
         for p in self.software:

@@ -1,0 +1,201 @@
+"""Safe YAML loading for contracts and policies: any input gives data or one clear message.
+
+Stricter than ``yaml.safe_load`` on purpose:
+
+* input is bounded (``MAX_BYTES``), must be UTF-8 text (no NUL, no binary);
+* anchors/aliases and merge keys (``<<``) are refused: contracts never need them, and an alias
+  bomb ("billion laughs") can then never expand in a walker;
+* nesting deeper than ``MAX_DEPTH`` is refused (no ``RecursionError``);
+* duplicate keys are errors (YAML silently keeps the last one, which could drop researchers);
+* no implicit timestamps: dates stay strings and are parsed strictly as ``YYYY-MM-DD`` by the
+  validator, so ``2026-02-30`` is a clear message and not a crash;
+* integers are decimal only (``0x2329`` or ``0o21`` are not project numbers).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
+
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 24
+
+
+@dataclass(frozen=True)
+class YamlProblem:
+    """Why a document could not be read: a rule id and a one-line message."""
+
+    rule: str
+    message: str
+
+
+class _YamlRefused(yaml.YAMLError):
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+class _StrictResolver(Resolver):
+    """YAML 1.1 core types without timestamps, merge keys, sexagesimal or hex/octal ints."""
+
+
+_StrictResolver.yaml_implicit_resolvers = {}
+_StrictResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)$"),
+    list("tTfFyYnNoO"),
+)
+_StrictResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
+)
+_StrictResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"),
+    list("-+0123456789."),
+)
+_StrictResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+
+
+class _StrictComposer(Composer):
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _YamlRefused(
+                "yaml-alias", f"{_where(event.start_mark)}aliases (*name) are not allowed"
+            )
+        event = self.peek_event()
+        if getattr(event, "anchor", None):
+            raise _YamlRefused(
+                "yaml-alias", f"{_where(event.start_mark)}anchors (&name) are not allowed"
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _YamlRefused(
+                    "yaml-depth",
+                    f"{_where(event.start_mark)}nested deeper than {MAX_DEPTH} levels",
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _StrictConstructor(SafeConstructor):
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise _YamlRefused(
+                    "yaml-syntax", f"{_where(key_node.start_mark)}a key must be plain text"
+                ) from None
+            if key in seen:
+                raise _YamlRefused(
+                    "yaml-duplicate-key",
+                    f"{_where(key_node.start_mark)}duplicate key {show(key)} "
+                    f"(first at line {seen[key].line + 1}); each key may appear once",
+                )
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+# Tags other than the plain core ones (!!python/..., !!binary, !!timestamp, custom !tags) fail.
+_StrictConstructor.yaml_constructors = {
+    tag: fn
+    for tag, fn in SafeConstructor.yaml_constructors.items()
+    if tag
+    in {
+        "tag:yaml.org,2002:null",
+        "tag:yaml.org,2002:bool",
+        "tag:yaml.org,2002:int",
+        "tag:yaml.org,2002:float",
+        "tag:yaml.org,2002:str",
+        "tag:yaml.org,2002:seq",
+        "tag:yaml.org,2002:map",
+    }
+}
+_StrictConstructor.add_constructor("tag:yaml.org,2002:map", SafeConstructor.construct_yaml_map)
+_StrictConstructor.add_constructor(None, SafeConstructor.construct_undefined)
+
+
+class StrictLoader(Reader, Scanner, Parser, _StrictComposer, _StrictConstructor, _StrictResolver):
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        _StrictComposer.__init__(self)
+        _StrictConstructor.__init__(self)
+        _StrictResolver.__init__(self)
+
+
+def _where(mark: Any) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+
+
+def show(value: Any, limit: int = 40) -> str:
+    """A value quoted for a one-line message: control characters escaped, long values cut."""
+    text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+def decode(data: bytes) -> str | YamlProblem:
+    """Bytes to text, or the reason they are not a readable YAML text."""
+    if len(data) > MAX_BYTES:
+        return YamlProblem("yaml-size", f"file is {len(data)} bytes; at most {MAX_BYTES} allowed")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if b"\x00" in data:
+        return YamlProblem("yaml-encoding", "binary data (NUL byte); expected UTF-8 YAML text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return YamlProblem(
+            "yaml-encoding", f"not UTF-8 text (byte {e.start}); save the file as UTF-8"
+        )
+
+
+def load_text(text: str) -> Any:
+    """Parse one YAML document strictly (raises ``yaml.YAMLError``; prefer ``load_bytes``)."""
+    loader = StrictLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def load_bytes(data: bytes) -> tuple[Any, YamlProblem | None]:
+    """Parse ``data``; return ``(document, None)`` or ``(None, problem)``. Never raises."""
+    text = decode(data)
+    if isinstance(text, YamlProblem):
+        return None, text
+    try:
+        return load_text(text), None
+    except _YamlRefused as e:
+        return None, YamlProblem(e.rule, e.message)
+    except yaml.MarkedYAMLError as e:
+        what = " ".join(str(e.problem or e.context or "invalid YAML").split())
+        mark = e.problem_mark or e.context_mark
+        return None, YamlProblem("yaml-syntax", f"{_where(mark)}{what}")
+    except yaml.YAMLError as e:
+        return None, YamlProblem("yaml-syntax", " ".join(str(e).split())[:200])
+    except (RecursionError, ValueError, TypeError, OverflowError) as e:
+        return None, YamlProblem("yaml-syntax", f"unreadable YAML: {type(e).__name__}")
