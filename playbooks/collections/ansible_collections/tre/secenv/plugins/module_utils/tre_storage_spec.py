@@ -1,0 +1,181 @@
+"""Input validation and actual-state reading for ``tre_storage``.
+
+``normalize`` turns the desired state (``tre_desired``) plus the AD module's ``ids`` into
+``ProjectSpec`` records, re-checking every identifier that becomes part of a path against a
+strict pattern. ``read_state`` reads what exists: lstat and ACL xattrs of the needed paths only,
+plus the catalogue subject trees; quotas come from the backend's single ``read_all``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+
+from ansible_collections.tre.secenv.plugins.module_utils.tre_acl import Acl, read_acls
+
+PROJECT_RE = re.compile(r"^[1-9][0-9]{0,7}$")
+# sAMAccountName as tre builds it; the first character may not be '.' (no '.', '..').
+SAM_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,19}$")
+SUBJECT_RE = re.compile(r"^[A-Z][A-Z0-9]{1,39}$")
+GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+#: Folders created inside every project subvolume (see docs/storage.md).
+PROJECT_FOLDERS = ("export", "import", "OtherData")
+
+
+class SpecError(ValueError):
+    """Invalid input or an unsafe path; the message is one line."""
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    sam: str
+    uid: int | None
+    gid: int | None
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    project: str
+    members: str
+    observers: str
+    members_gid: int | None
+    observers_gid: int | None
+    quota_bytes: int
+    workspace_quota_bytes: int
+    subjects: tuple[str, ...]
+    accounts: tuple[AccountSpec, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class PathState:
+    is_dir: bool
+    uid: int
+    gid: int
+    mode: int
+    access: Acl
+    default: Acl | None
+
+
+def _check(pattern: re.Pattern, value: object, what: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise SpecError(f"invalid {what}: {value!r}")
+    return value
+
+
+def _opt_int(value: object, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SpecError(f"invalid {what}: {value!r}")
+    return value
+
+
+def _size(value: object, what: str) -> int:
+    number = _opt_int(value, what)
+    if not number:
+        raise SpecError(f"invalid {what}: {value!r}")
+    return number
+
+
+def normalize(desired: dict, ids: dict) -> list[ProjectSpec]:
+    """Validated project records of the run; unknown ids (check mode, new objects) are None."""
+    groups = (ids or {}).get("groups") or {}
+    accounts_ids = (ids or {}).get("accounts") or {}
+    specs = []
+    for raw in (desired or {}).get("projects") or []:
+        project = _check(PROJECT_RE, str(raw.get("project")), "project number")
+        names = raw.get("groups") or {}
+        members = _check(GROUP_RE, (names.get("members") or {}).get("name"),
+                         f"members group of project {project}")
+        observers = _check(GROUP_RE, (names.get("observers") or {}).get("name"),
+                           f"observers group of project {project}")
+        storage = raw.get("storage") or {}
+        subjects = tuple(sorted({_check(SUBJECT_RE, s, f"file subject of project {project}")
+                                 for s in storage.get("file_subjects") or []}))
+        accounts = []
+        for account in raw.get("accounts") or []:
+            sam = _check(SAM_RE, account.get("sam"), f"account name in project {project}")
+            numbers = accounts_ids.get(sam) or {}
+            accounts.append(AccountSpec(sam, _opt_int(numbers.get("uid"), f"uid of {sam}"),
+                                        _opt_int(numbers.get("gid"), f"gid of {sam}")))
+        specs.append(ProjectSpec(
+            project=project, members=members, observers=observers,
+            members_gid=_opt_int(groups.get(members), f"gid of {members}"),
+            observers_gid=_opt_int(groups.get(observers), f"gid of {observers}"),
+            quota_bytes=_size(storage.get("quota_bytes"), f"quota_bytes of project {project}"),
+            workspace_quota_bytes=_size(storage.get("workspace_quota_bytes"),
+                                        f"workspace_quota_bytes of project {project}"),
+            subjects=subjects, accounts=tuple(accounts)))
+    seen = set()
+    for spec in specs:
+        if spec.project in seen:
+            raise SpecError(f"project {spec.project} is listed twice")
+        seen.add(spec.project)
+    return specs
+
+
+def safe_root(root: str, what: str) -> str:
+    if not isinstance(root, str) or not os.path.isabs(root):
+        raise SpecError(f"{what} must be an absolute path: {root!r}")
+    real = os.path.realpath(root)
+    if not os.path.isdir(real):
+        raise SpecError(f"{what} {root} is not a directory")
+    return real
+
+
+def child(root: str, *names: str) -> str:
+    """``root/names...`` after checking that no component leaves ``root`` (symlinks included)."""
+    path = os.path.join(root, *names)
+    real = os.path.realpath(path)
+    if real != path or os.path.commonpath([root, real]) != root or real == root:
+        raise SpecError(f"path {path} leaves its root {root} (resolves to {real})")
+    return path
+
+
+def read_path(path: str) -> PathState | None:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        raise SpecError(f"{path} is a symbolic link")
+    access, default = read_acls(path, st)
+    return PathState(stat.S_ISDIR(st.st_mode), st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode),
+                     access, default)
+
+
+def read_tree(top: str) -> list[tuple[str, PathState]]:
+    """The directory and everything below it (symbolic links are skipped, never followed)."""
+    found = []
+    stack = [top]
+    while stack:
+        directory = stack.pop()
+        state = read_path(directory)
+        if state is None:
+            continue
+        found.append((directory, state))
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    access, _ = read_acls(entry.path, st)
+                    found.append((entry.path, PathState(False, st.st_uid, st.st_gid,
+                                                        stat.S_IMODE(st.st_mode), access, None)))
+    return sorted(found)
+
+
+def read_catalog(catalog_root: str) -> dict[str, list[tuple[str, PathState]]]:
+    """{subject: [(path, state), ...]} for every subject directory of the catalogue."""
+    result = {}
+    with os.scandir(catalog_root) as entries:
+        for entry in entries:
+            if SUBJECT_RE.match(entry.name) and entry.is_dir(follow_symlinks=False):
+                result[entry.name] = read_tree(child(catalog_root, entry.name))
+    return result

@@ -1,0 +1,249 @@
+#!/usr/bin/python
+"""Ansible module tre.secenv.tre_storage: batch reconciler of project storage and ACLs."""
+# ruff: noqa: E402 - Ansible modules put their imports after DOCUMENTATION
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: tre_storage
+short_description: Reconcile project subvolumes, workspaces, quotas and catalogue ACLs
+description:
+  - One call reconciles the storage of every project of the run (the whole C(tre_desired)).
+  - Per project a subvolume C(<projects_root>/P<project>) with a quota limit of
+    C(storage.quota_bytes) and the folders C(export), C(import), C(OtherData); owner root:root,
+    POSIX ACL (and default ACL) members group rwx, observers group r-x, nobody else.
+  - Per account a workspace subvolume C(<workspaces_root>/<sam>) owned by its numeric uid,
+    limit C(storage.workspace_quota_bytes), ACL for the owner only.
+  - For every file subject of a project the catalogue tree C(<catalog_root>/<SUBJECT>) gets
+    r-X (and default r-X) entries for the project's members and observers gids; entries of this
+    run's project gids on subjects not contracted are removed; entries of other gids are kept.
+  - Reads the actual state once (one C(btrfs subvolume list), one C(btrfs qgroup show), ACL
+    xattrs of the needed paths) and applies only the differences, quota raises first and
+    quota lowerings last.
+  - Lowering a limit to or below the current usage is a warning in check mode and fails the
+    apply unless O(force=true).
+version_added: "0.1.0"
+author: tre
+options:
+  desired:
+    description: The desired state C(tre_desired) (see docs/desired-state.md).
+    type: dict
+    required: true
+  ids:
+    description:
+      - The C(ids) returned by C(tre.secenv.tre_ad) -
+        C({"accounts": {sam: {"uid", "gid"}}, "groups": {name: gid}}).
+      - In check mode unknown (new) ids may be null; the changes are planned with a pending id.
+    type: dict
+    required: true
+  projects_root:
+    description: Directory holding the project subvolumes.
+    type: path
+    required: true
+  workspaces_root:
+    description: Directory holding the personal workspaces.
+    type: path
+    required: true
+  catalog_root:
+    description: Data catalogue, one directory per file subject.
+    type: path
+    required: true
+  quota_backend:
+    description: Quota implementation.
+    type: str
+    choices: [btrfs]
+    default: btrfs
+  force:
+    description: Allow lowering a limit to or below the current usage.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+notes:
+  - Project folders and workspaces are fully managed (their ACL is set exactly); on catalogue
+    paths only the named group entries of this run's project gids are managed.
+"""
+
+EXAMPLES = r"""
+- name: Reconcile project storage
+  tre.secenv.tre_storage:
+    desired: "{{ tre_desired }}"
+    ids: "{{ ad_result.ids }}"
+    projects_root: "{{ tre_projects_root }}"
+    workspaces_root: "{{ tre_workspaces_root }}"
+    catalog_root: "{{ tre_catalog_root }}"
+    quota_backend: "{{ tre_quota_backend }}"
+"""
+
+RETURN = r"""
+changes:
+  description:
+    - Changes planned (check mode) or applied, each
+      C({project, op, kind, name, path, before, after}); C(kind) is one of subvolume, folder,
+      quota, acl, workspace, catalog_acl; catalog_acl changes also carry C(paths), the number
+      of paths under the subject whose entries differ.
+    - On a failure half-way, the changes really applied before it.
+  returned: always
+  type: list
+  elements: dict
+storage_warnings:
+  description:
+    - Quota lowerings at or below usage, contracted subjects without a directory,
+      accounts without ids.
+    - The same texts are emitted as module warnings (Ansible's own C(warnings)).
+  returned: always
+  type: list
+  elements: str
+stats:
+  description: Paths read, subvolumes known, changes, operations done.
+  returned: always
+  type: dict
+"""
+
+import dataclasses
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.tre.secenv.plugins.module_utils.tre_acl import write_acls
+from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
+from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_plan import (
+    Actual,
+    Layout,
+    plan_projects,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_spec import (
+    PROJECT_FOLDERS,
+    child,
+    normalize,
+    read_catalog,
+    read_path,
+    safe_root,
+)
+
+
+def _needed_paths(specs, layout: Layout) -> list[str]:
+    paths = []
+    for spec in specs:
+        root = child(layout.projects_root, f"P{spec.project}")
+        paths.append(root)
+        paths.extend(child(root, folder) for folder in PROJECT_FOLDERS)
+        paths.extend(child(layout.workspaces_root, a.sam) for a in spec.accounts)
+    return paths
+
+
+def _read_actual(specs, layout: Layout, backend) -> Actual:
+    paths = {}
+    for path in _needed_paths(specs, layout):
+        if os.path.dirname(path) in paths and paths[os.path.dirname(path)] is None:
+            paths[path] = None  # inside a missing project subvolume
+        else:
+            paths[path] = read_path(path)
+    quotas = dict(backend.read_all(layout.projects_root))
+    quotas.update(backend.read_all(layout.workspaces_root))
+    units = {p for p, state in paths.items() if state is not None and p in quotas}
+    return Actual(paths=paths, quotas=quotas, catalog=read_catalog(layout.catalog_root),
+                  units=units)
+
+
+def _known_accounts(spec, warnings: list[str]):
+    """Outside check mode an account without uid/gid gets no workspace (yet): warn."""
+    known = tuple(a for a in spec.accounts if a.uid is not None and a.gid is not None)
+    for account in spec.accounts:
+        if account not in known:
+            warnings.append(f"project {spec.project}: account {account.sam} has no "
+                            "uidNumber/gidNumber; its workspace is skipped")
+    return dataclasses.replace(spec, accounts=known)
+
+
+def _apply_op(op: tuple, backend) -> None:
+    name, path = op[0], op[1]
+    if name == "subvol":
+        backend.create_subvolume(path)
+    elif name == "limit":
+        backend.set_limit(path, op[2])
+    elif name == "mkdir":
+        os.mkdir(path, 0o700)
+    elif name == "chown":
+        os.chown(path, op[2], op[3], follow_symlinks=False)
+    elif name == "acl":
+        write_acls(path, op[2], op[3], op[4])
+    else:  # pragma: no cover - the planner only emits the names above
+        raise ValueError(f"unknown operation {name}")
+
+
+def run_module() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "desired": {"type": "dict", "required": True},
+            "ids": {"type": "dict", "required": True},
+            "projects_root": {"type": "path", "required": True},
+            "workspaces_root": {"type": "path", "required": True},
+            "catalog_root": {"type": "path", "required": True},
+            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
+            "force": {"type": "bool", "default": False},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    # module.warn() shows warnings; Ansible consumes a result key named `warnings`, so the
+    # list is also returned as `storage_warnings` for the caller.
+    warnings: list[str] = []
+    result: dict = {"changed": False, "changes": [], "storage_warnings": warnings}
+    try:
+        layout = Layout(safe_root(params["projects_root"], "projects_root"),
+                        safe_root(params["workspaces_root"], "workspaces_root"),
+                        safe_root(params["catalog_root"], "catalog_root"))
+        specs = normalize(params["desired"], params["ids"])
+        if not module.check_mode:
+            specs = [_known_accounts(spec, warnings) for spec in specs]
+        backend = get_backend(params["quota_backend"], lambda argv: module.run_command(argv))
+        actual = _read_actual(specs, layout, backend)
+        plan = plan_projects(specs, layout, actual, params["force"])
+    except (ValueError, RuntimeError, OSError) as exc:
+        module.fail_json(msg=str(exc).splitlines()[0], **result)
+    stats = {"paths_read": len(actual.paths) + sum(len(t) for t in actual.catalog.values()),
+             "subvolumes_known": len(actual.quotas), "operations": 0}
+    warnings.extend(plan.warnings)
+    for warning in warnings:
+        module.warn(warning)
+    result["stats"] = stats
+    if plan.errors:
+        module.fail_json(msg=plan.errors[0], **result)
+    if module._diff:
+        result["diff"] = plan.diff()
+    if module.check_mode:
+        module.exit_json(changed=bool(plan.changes), changes=plan.changes, **{
+            k: v for k, v in result.items() if k not in ("changed", "changes")})
+    if plan.blocked:
+        module.fail_json(msg=f"{plan.blocked[0]}; refused (set force: true to lower anyway)",
+                         **result)
+    missing = [f"P{s.project}" for s in specs if None in (s.members_gid, s.observers_gid)]
+    if missing:
+        module.fail_json(msg=f"no gidNumber for the groups of {', '.join(missing)} "
+                             "(run tre_ad first and pass its ids)", **result)
+    applied = result["changes"]
+    for _phase, ops, indexes in plan.ordered_steps():
+        for op in ops:
+            try:
+                _apply_op(op, backend)
+            except (OSError, RuntimeError) as exc:
+                cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                result["changed"] = bool(applied)
+                module.fail_json(msg=f"{op[0]} {op[1]} failed: {cause.splitlines()[0]}",
+                                 **result)
+            stats["operations"] += 1
+        applied.extend(plan.changes[i] for i in indexes)
+    result["changed"] = bool(applied)
+    module.exit_json(**result)
+
+
+def main() -> None:
+    run_module()
+
+
+if __name__ == "__main__":
+    main()
