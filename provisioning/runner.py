@@ -114,6 +114,7 @@ def run_site(
     home: Path,
     force: bool = False,
     run_id: str | None = None,
+    tags: str | None = None,
 ) -> RunResult:
     """Run site.yml once over the whole desired state; never raises for task failures."""
     import ansible_runner  # heavy import: only when a run happens
@@ -124,6 +125,8 @@ def run_site(
     private.mkdir(parents=True, mode=0o700)
     os.chmod(home / "runs", 0o700)
     cmdline = "--check --diff" if check else "--diff"
+    if tags:
+        cmdline += f" --tags {tags}"
     runner = ansible_runner.run(
         private_data_dir=str(private),
         project_dir=str(playbooks),

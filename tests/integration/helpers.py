@@ -1,0 +1,114 @@
+"""Shared helpers of the integration tests: run the real `tre`, read AD and the lab back."""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ldap3 import SUBTREE, Connection, Server, Tls
+from ldap3.core.exceptions import LDAPNoSuchObjectResult
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "contracts"
+INVENTORY = REPO / "inventory" / "lab"
+
+
+def lab_vars(inventory: Path = INVENTORY) -> dict[str, Any]:
+    return yaml.safe_load((inventory / "group_vars" / "all.yml").read_text())
+
+
+def tre(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    """The real command line, as an admin runs it."""
+    tre_bin = Path(sys.executable).parent / "tre"
+    result = subprocess.run(
+        [str(tre_bin), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=REPO,
+        timeout=900,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"tre {' '.join(args)} → {result.returncode}\n{result.stderr}")
+    return result
+
+
+def tre_json(*args: str, env: dict[str, str]) -> dict[str, Any]:
+    return json.loads(tre(*args, "--json", env=env).stdout)
+
+
+def ad_connection(v: dict[str, Any]) -> Connection:
+    tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=v["tre_ad_ca_file"])
+    server = Server(v["tre_ad_server"], port=int(v.get("tre_ad_port", 636)), use_ssl=True, tls=tls)
+    password = Path(v["tre_ad_bind_password_file"]).read_text().strip()
+    return Connection(
+        server, v["tre_ad_bind_user"], password, auto_bind=True, raise_exceptions=True
+    )
+
+
+def ad_objects(conn: Connection, base: str) -> dict[str, dict[str, Any]]:
+    """Every object under ``base`` by sAMAccountName (or OU name), attributes as values."""
+    try:
+        entries = conn.extend.standard.paged_search(
+            base,
+            "(objectClass=*)",
+            SUBTREE,
+            attributes=[
+                "sAMAccountName",
+                "ou",
+                "displayName",
+                "givenName",
+                "sn",
+                "mail",
+                "uidNumber",
+                "gidNumber",
+                "userAccountControl",
+                "accountExpires",
+                "member",
+                "objectClass",
+                "pwdLastSet",
+            ],
+            paged_size=500,
+            generator=False,
+        )
+    except LDAPNoSuchObjectResult:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        if e.get("type") != "searchResEntry":
+            continue
+        a = e["attributes"]
+        key = a.get("sAMAccountName") or (a.get("ou") or [None])[0] or e["dn"]
+        out[key if isinstance(key, str) else key[0]] = {"dn": e["dn"], **a}
+    return out
+
+
+def delete_subtree(conn: Connection, dn: str) -> None:
+    """Delete an OU and everything in it, leaves first (test clean-up only)."""
+    try:
+        conn.search(dn, "(objectClass=*)", SUBTREE, attributes=[])
+    except LDAPNoSuchObjectResult:
+        return
+    for entry_dn in sorted((e.entry_dn for e in conn.entries), key=len, reverse=True):
+        conn.delete(entry_dn)
+
+
+def run_root(*cmd: str) -> str:
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+
+def remove_project_storage(v: dict[str, Any], project: str) -> None:
+    """Delete a project's subvolumes (project folder, workspaces) in the lab (clean-up)."""
+    roots = [Path(v["tre_projects_root"]) / f"P{project}"]
+    roots += sorted(Path(v["tre_workspaces_root"]).glob(f"p{project}.*"))
+    for path in roots:
+        if path.exists():
+            subprocess.run(
+                ["btrfs", "subvolume", "delete", str(path)], capture_output=True, check=True
+            )
