@@ -1,0 +1,134 @@
+"""The lab: a real secure environment on this machine (Samba AD DC, btrfs with quotas, SMTP,
+an SFTP gateway) and the Ansible inventory describing it. ``up`` / ``down`` / ``status``.
+
+Every server binds to its own 127.0.10.x address; nothing leaves loopback.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from provisioning.errors import LabError
+
+from . import ad, inventory_writer, packages, storage
+from .config import LabConfig
+from .proc import Report
+from .status import Check, checks
+
+__all__ = ["Check", "LabConfig", "Report", "down", "status", "up"]
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        raise LabError(
+            "the lab must run as root (it runs Samba, mounts a file system and adds a system "
+            "user): try `sudo tre lab up`"
+        )
+
+
+@contextmanager
+def _locked(cfg: LabConfig) -> Iterator[None]:
+    """One `up`/`down` at a time per lab (test sessions may start in parallel)."""
+    lock_path = Path(str(cfg.lab_dir) + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def up(
+    cfg: LabConfig | None = None,
+    *,
+    reset: bool = False,
+    echo: Callable[[str], None] | None = None,
+) -> Report:
+    """Bring the lab up, or repair what is missing; the report lists what was done."""
+    cfg = cfg or LabConfig.from_env()
+    _require_root()
+    report = Report(echo=echo)
+    with _locked(cfg):
+        if reset:
+            _down(cfg, report)
+        packages.ensure(report)
+        cfg.lab_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(cfg.lab_dir, 0o755)  # the gateway user must traverse to its home
+        recorded = LabConfig.load_recorded(cfg.lab_dir)
+        if recorded is not None and recorded.mount != cfg.mount:
+            raise LabError(
+                f"the lab in {cfg.lab_dir} is mounted at {recorded.mount}, not {cfg.mount}: "
+                "use `tre lab up --reset` to move it"
+            )
+        if recorded != cfg:
+            cfg.save()
+        for d in (cfg.log_dir, cfg.run_dir):
+            d.mkdir(exist_ok=True)
+        ad.ensure(cfg, report)
+        storage.ensure(cfg, report)
+        _optional_parts(cfg, report, "ensure")
+        inventory_writer.write(cfg, report)
+    return report
+
+
+def _optional_parts(cfg: LabConfig, report: Report, action: str) -> None:
+    """SMTP and the SFTP gateway (modules added after the AD and storage parts)."""
+    import importlib
+
+    for name in ("smtp", "sftp"):
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError:
+            continue
+        getattr(module, action)(cfg, report)
+
+
+def down(cfg: LabConfig | None = None, *, echo: Callable[[str], None] | None = None) -> Report:
+    """Stop everything and remove the lab completely (processes, mount, loop device, files,
+    the lab directory, the inventory it wrote, the gateway user)."""
+    cfg = cfg or LabConfig.from_env()
+    _require_root()
+    report = Report(echo=echo)
+    with _locked(cfg):
+        _down(cfg, report)
+    return report
+
+
+def _down(cfg: LabConfig, report: Report) -> None:
+    recorded = LabConfig.load_recorded(cfg.lab_dir)
+    if recorded is not None:
+        cfg = recorded  # remove what `up` made, wherever that was
+    _optional_parts(cfg, report, "teardown")
+    ad.stop(cfg, report)
+    storage.teardown(cfg, report)
+    if _is_lab_inventory(cfg.inventory_dir):
+        shutil.rmtree(cfg.inventory_dir)
+        report.did(f"removed the inventory {cfg.inventory_dir}")
+    if cfg.lab_dir.exists():
+        shutil.rmtree(cfg.lab_dir)
+        report.did(f"removed {cfg.lab_dir}")
+
+
+def _is_lab_inventory(inv_dir: Path) -> bool:
+    try:
+        return (inv_dir / "hosts.yml").read_text().startswith(inventory_writer.HEADER)
+    except OSError:
+        return False
+
+
+def status(cfg: LabConfig | None = None) -> list[Check]:
+    """Check every part for real; a part is down when its check fails."""
+    cfg = cfg or LabConfig.from_env()
+    recorded = LabConfig.load_recorded(cfg.lab_dir)
+    # the default inventory dir is relative to the cwd: if there is none here, trust what
+    # `up` recorded
+    if (
+        recorded is not None
+        and recorded.inventory_dir != cfg.inventory_dir
+        and not (cfg.inventory_dir / "hosts.yml").exists()
+    ):
+        cfg = recorded
+    return checks(cfg)

@@ -1,0 +1,127 @@
+"""Check every part of the lab for real: the same way the toolkit will use it."""
+
+from __future__ import annotations
+
+import smtplib
+import time
+from dataclasses import asdict, dataclass
+
+from provisioning.errors import InventoryError
+
+from .config import (
+    AD_ADDRESS,
+    DNS_DOMAIN,
+    LDAPS_PORT,
+    OSSC_ADDRESS,
+    OSSC_INBOX,
+    OSSC_PORT,
+    OSSC_USER,
+    SERVICE_ACCOUNT,
+    SMTP_ADDRESS,
+    SMTP_PORT,
+    LabConfig,
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    part: str
+    ok: bool
+    detail: str
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _timed(part: str, fn) -> Check:  # fn() -> detail; raises on failure
+    start = time.monotonic()
+    try:
+        detail = fn()
+        ok = True
+    except Exception as e:  # noqa: BLE001 - any failure is "down", reported in one line
+        detail = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")
+        ok = False
+    return Check(part, ok, detail, round(time.monotonic() - start, 3))
+
+
+def check_ad(cfg: LabConfig) -> str:
+    from . import ad
+
+    password = cfg.bind_password_file.read_text().strip()
+    conn = ad.connect(cfg.ca_file, f"{SERVICE_ACCOUNT}@{DNS_DOMAIN}", password)
+    try:
+        who = conn.extend.standard.who_am_i() or ""
+    finally:
+        conn.unbind()
+    return f"LDAPS bind verified as {who or SERVICE_ACCOUNT} on {AD_ADDRESS}:{LDAPS_PORT}"
+
+
+def check_storage(cfg: LabConfig) -> str:
+    from . import storage
+
+    source = storage.mounted_source(cfg.mount)
+    if source is None:
+        raise RuntimeError(f"{cfg.mount} is not mounted")
+    if source not in storage.loops_of(cfg.image):
+        raise RuntimeError(f"{cfg.mount} holds {source}, not the lab image")
+    if not storage.quota_enabled(cfg.mount):
+        raise RuntimeError(f"btrfs quotas are not enabled on {cfg.mount}")
+    missing = [r for r in storage.ROOT_MODES if not cfg.root(r).is_dir()]
+    if missing:
+        raise RuntimeError(f"missing roots: {', '.join(missing)}")
+    return f"btrfs {source} on {cfg.mount}, quotas enabled"
+
+
+def check_smtp(cfg: LabConfig) -> str:
+    with smtplib.SMTP(SMTP_ADDRESS, SMTP_PORT, timeout=5) as smtp:
+        code, _ = smtp.ehlo("status.tre-lab")
+        if code != 250:
+            raise RuntimeError(f"EHLO answered {code}")
+    return f"EHLO answered on {SMTP_ADDRESS}:{SMTP_PORT}, mail in {cfg.mail_dir}"
+
+
+def check_sftp(cfg: LabConfig) -> str:
+    import paramiko
+
+    client = paramiko.SSHClient()
+    client.load_host_keys(str(cfg.known_hosts))
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    try:
+        client.connect(
+            OSSC_ADDRESS,
+            port=OSSC_PORT,
+            username=OSSC_USER,
+            key_filename=str(cfg.ossc_key_file),
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=5,
+            banner_timeout=5,
+            auth_timeout=5,
+        )
+        with client.open_sftp() as sftp:
+            entries = sftp.listdir(OSSC_INBOX)
+    finally:
+        client.close()
+    where = f"{OSSC_ADDRESS}:{OSSC_PORT}"
+    return f"SFTP login as {OSSC_USER} on {where}, {OSSC_INBOX}/ has {len(entries)} entries"
+
+
+def check_inventory(cfg: LabConfig) -> str:
+    from provisioning.inventory import load_inventory
+
+    try:
+        inv = load_inventory(cfg.inventory_dir)
+    except InventoryError as e:
+        raise RuntimeError(str(e)) from None
+    return f"{inv.path} complete"
+
+
+def checks(cfg: LabConfig) -> list[Check]:
+    return [
+        _timed("ad", lambda: check_ad(cfg)),
+        _timed("storage", lambda: check_storage(cfg)),
+        _timed("smtp", lambda: check_smtp(cfg)),
+        _timed("sftp", lambda: check_sftp(cfg)),
+        _timed("inventory", lambda: check_inventory(cfg)),
+    ]
