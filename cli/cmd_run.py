@@ -7,13 +7,13 @@ from datetime import date
 from pathlib import Path
 
 import click
-from provisioning.policy import load_policy
 
 from provisioning.contract import load_contracts
 from provisioning.errors import ContractError
 from provisioning.orchestrate import RevisionError, prepare
 from provisioning.orchestrate import apply as do_apply
 from provisioning.orchestrate import plan as do_plan
+from provisioning.policy import load_policy
 from provisioning.state import StateStore
 
 from .options import inventory_option, json_option, policy_option, state_options, today_option
@@ -104,7 +104,7 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
         render_changes(planned.changes, planned.warnings, planned=True)
     if not yes and planned.changes and not click.confirm("Apply these changes?", default=False):
         raise SystemExit(1)
-    result = do_apply(prepared, inventory, home, store, force=force)
+    result = do_apply(prepared, inventory, home, store, force=force, planned=planned)
     _report(result, as_json, planned=False)
 
 

@@ -89,13 +89,27 @@ def plan(prepared: Prepared, inventory: Path, home: Path) -> RunResult:
 
 
 def apply(
-    prepared: Prepared, inventory: Path, home: Path, store: StateStore, force: bool = False
+    prepared: Prepared,
+    inventory: Path,
+    home: Path,
+    store: StateStore,
+    force: bool = False,
+    planned: RunResult | None = None,
 ) -> RunResult:
-    """Real run; the ledger gets exactly the changes the modules report as done."""
+    """Real run; the ledger gets exactly the changes the modules report as done.
+
+    When ``planned`` (the check-mode run just shown) has no changes, nothing is run again:
+    the revision is recorded against the plan's run.
+    """
     check_inventory(inventory)
-    run_id = new_run_id()
     who = actor()
     projects = [c.project for c in prepared.contracts]
+    if planned is not None and planned.ok and not planned.changes:
+        store.start_run(planned.run_id, who, "apply", prepared.today.isoformat(), projects)
+        _save_revisions(prepared, store, planned.run_id)
+        store.finish_run(planned.run_id, "no-change", planned.artifacts)
+        return planned
+    run_id = new_run_id()
     store.start_run(run_id, who, "apply", prepared.today.isoformat(), projects)
     result: RunResult | None = None
     try:
@@ -107,19 +121,18 @@ def apply(
             store.finish_run(run_id, "error", None)
     store.record([_entry(run_id, who, c) for c in result.changes])
     if result.ok:
-        by_project = {p["project"]: p for p in prepared.desired["projects"]}
-        for c in prepared.contracts:
-            store.save_revision(
-                _summary(c, by_project[c.project]),
-                revision_of(c),
-                run_id,
-                c.source,
-                dataclasses.asdict(c),
-            )
+        _save_revisions(prepared, store, run_id)
     store.finish_run(run_id, "successful" if result.ok else "failed", result.artifacts)
     if not result.ok:
         raise RunError(f"apply failed: {result.failures[0]} (run {run_id})")
     return result
+
+
+def _save_revisions(prepared: Prepared, store: StateStore, run_id: str) -> None:
+    by_project = {p["project"]: p for p in prepared.desired["projects"]}
+    for c in prepared.contracts:
+        summary = _summary(c, by_project[c.project])
+        store.save_revision(summary, revision_of(c), run_id, c.source, dataclasses.asdict(c))
 
 
 def _entry(run_id: str, who: str, change: dict[str, Any]) -> LedgerEntry:
