@@ -1,0 +1,166 @@
+"""Writing side of tre_ad: uid/gid reservation, initial passwords, applying planned writes.
+
+Initial passwords exist only in memory for the one add that sets them and in a 0600 file under
+the initial password directory; they are never returned, logged or put into exceptions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import re
+import secrets
+import tempfile
+import time
+
+try:
+    import ldap3
+    from ldap3.core import exceptions as lx
+except ImportError:  # reported by the module with missing_required_lib("ldap3")
+    ldap3 = lx = None  # type: ignore[assignment]
+
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
+    ALLOCATOR_CN,
+    GLOBAL_SECURITY_GROUP,
+    GROUP_CLASSES,
+    Settings,
+    Write,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ldap import (
+    LdapError,
+    operation_message,
+)
+
+# no look-alikes (I l 1 O 0) and no quotes, backslashes or blanks
+_UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+_LOWER = "abcdefghijkmnopqrstuvwxyz"
+_DIGITS = "23456789"
+_SYMBOLS = "!#%+-=?@^_~"
+PASSWORD_LENGTH = 24
+ALLOCATOR_RETRIES = 50
+
+
+class ApplyError(Exception):
+    """A write failed; ``applied`` holds the changes that really happened before it."""
+
+    def __init__(self, msg: str, applied: list[dict]) -> None:
+        super().__init__(msg)
+        self.applied = applied
+
+
+def new_password(sam: str, display_name: str | None = None) -> str:
+    """Random password meeting AD complexity: 4 character classes, no part of the names."""
+    alphabet = _UPPER + _LOWER + _DIGITS + _SYMBOLS
+    tokens = [t.lower() for t in re.split(r"[,.\-_#\s]+", display_name or "") if len(t) >= 3]
+    if len(sam) >= 3:
+        tokens.append(sam.lower())
+    while True:
+        chars = [secrets.choice(c) for c in (_UPPER, _LOWER, _DIGITS, _SYMBOLS)]
+        chars += [secrets.choice(alphabet) for _ in range(PASSWORD_LENGTH - len(chars))]
+        secrets.SystemRandom().shuffle(chars)
+        password = "".join(chars)
+        if not any(t in password.lower() for t in tokens):
+            return password
+
+
+def write_password_file(root: str, project: str, sam: str, password: str) -> str:
+    """<root>/<project>/<sam>.txt, 0600 in 0700 directories, written to a temp file + rename."""
+    old = os.umask(0o077)
+    try:
+        folder = os.path.join(root, project)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)
+        fd, tmp = tempfile.mkstemp(prefix=f".{sam}.", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(password + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            path = os.path.join(folder, f"{sam}.txt")
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    finally:
+        os.umask(old)
+    return path
+
+
+def reserve_ids(conn, settings: Settings, id_min: int, floor: int, count: int) -> int:
+    """Reserve ``count`` consecutive numbers; return the first.
+
+    The allocator object's gidNumber holds the next free number. One modify replaces it by
+    deleting the value read and adding the new one: if another run moved it meanwhile the
+    delete fails (noSuchAttribute) and we read again. ``floor`` (above the highest number in
+    use) makes sure no number already held by an object is handed out.
+    """
+    dn = settings.allocator_dn
+    for _ in range(ALLOCATOR_RETRIES):
+        try:
+            conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=["gidNumber"])
+            values = conn.response[0]["raw_attributes"].get("gidNumber", [])
+        except lx.LDAPNoSuchObjectResult:
+            with contextlib.suppress(lx.LDAPEntryAlreadyExistsResult):  # another run was first
+                conn.add(dn, GROUP_CLASSES, {
+                    "sAMAccountName": ALLOCATOR_CN, "groupType": GLOBAL_SECURITY_GROUP,
+                    "gidNumber": max(id_min, floor),
+                    "description": "tre: gidNumber is the next free uid/gid number"})
+            continue
+        if not values:
+            raise LdapError(f"id allocator {dn} has no gidNumber")
+        current = int(values[0])
+        start = max(current, floor, id_min)
+        try:
+            conn.modify(dn, {"gidNumber": [(ldap3.MODIFY_DELETE, [str(current)]),
+                                           (ldap3.MODIFY_ADD, [str(start + count)])]})
+            return start
+        except (lx.LDAPNoSuchAttributeResult, lx.LDAPAttributeOrValueExistsResult):
+            time.sleep(random.uniform(0.01, 0.1))  # lost the race: read again
+    raise LdapError(f"could not reserve {count} ids at {dn}: too many concurrent runs")
+
+
+def apply_writes(conn, writes: list[Write], password_dir: str | None, bind_user: str,
+                 names: dict[str, str | None]) -> list[dict]:
+    """Apply ``writes`` in order; return their reports, or raise ApplyError at the first failure.
+
+    ``names`` maps a new account's sAMAccountName to its display name (password check).
+    """
+    applied: list[dict] = []
+    for w in writes:
+        password_file = None
+        try:
+            if w.op == "add":
+                attrs = dict(w.attrs)
+                if w.new_account:
+                    project, sam = w.new_account
+                    if not password_dir:
+                        raise ApplyError("initial_password_dir is required to create "
+                                         f"account {sam}", applied)
+                    password = new_password(sam, names.get(sam))
+                    try:
+                        password_file = write_password_file(password_dir, project, sam,
+                                                            password)
+                    except OSError as e:
+                        raise ApplyError(f"cannot write initial password under "
+                                         f"{password_dir}: {e.strerror}", applied) from None
+                    attrs["unicodePwd"] = f'"{password}"'.encode("utf-16-le")
+                    del password
+                conn.add(w.dn, w.classes, attrs)
+            else:
+                changes = {attr: [(getattr(ldap3, op), values) for op, values in mods]
+                           for attr, mods in w.attrs.items()}
+                conn.modify(w.dn, changes)
+        except ApplyError:
+            raise
+        except OSError as e:  # ldap3 socket errors: the add may have happened, keep the file
+            raise ApplyError(f"AD connection lost at {w.dn}: {type(e).__name__}",
+                             applied) from None
+        except Exception as e:  # ldap3 errors: one line, never the attributes sent
+            if password_file and os.path.exists(password_file):
+                os.unlink(password_file)
+            verb = "create" if w.op == "add" else "modify"
+            raise ApplyError(operation_message(e, verb, w.dn, bind_user), applied) from None
+        applied.extend(w.reports)
+    return applied

@@ -1,0 +1,271 @@
+#!/usr/bin/python
+# ruff: noqa: E402
+"""Ansible module tre.secenv.tre_ad: batch reconciler of the projects' Active Directory objects."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: tre_ad
+short_description: Reconcile the AD objects of many research projects in one call
+version_added: 0.1.0
+description:
+  - Takes the desired state of every project of a run (C(tre_desired), see
+    C(docs/desired-state.md)), reads Active Directory once (one paged subtree search under
+    O(projects_ou)), computes the differences in Python and applies only those.
+  - Per project an OU C(OU=P<project>), a members group and an observers group (global
+    security groups with C(gidNumber)), and one account per person
+    C(CN=<sam>,OU=P<project>,<projects_ou>) with RFC 2307 C(uidNumber)/C(gidNumber),
+    C(userAccountControl) 512/514 and C(accountExpires).
+  - Seat groups C(SW-<PACKAGE>) in O(software_ou); only members that are accounts of the
+    run's projects are managed, others are left alone.
+  - New uid/gid numbers are reserved in one atomic modify of the allocator object
+    C(CN=tre-id-allocator,<projects_ou>), safe under concurrent runs.
+  - A new account gets a random initial password (must be changed at first logon) that is
+    written only to C(<initial_password_dir>/<project>/<sam>.txt) (mode 0600).
+  - Accounts in a run's project OU that the desired state lacks are disabled, never deleted.
+    Objects of projects not in the run are never touched.
+  - Fails without writing anything when a wanted sAMAccountName is held by another object
+    anywhere under O(base_dn).
+author: tre maintainers
+requirements:
+  - ldap3 (on the host running the module, usually the controller via delegate_to localhost)
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  server:
+    description: DC address or name; must match the DC's certificate.
+    type: str
+    required: true
+  port:
+    description: LDAPS port.
+    type: int
+    default: 636
+  ca_file:
+    description: CA bundle that verifies the DC's certificate.
+    type: path
+    required: true
+  bind_user:
+    description: Service account (UPN) with rights on O(projects_ou) only.
+    type: str
+    required: true
+  bind_password_file:
+    description: Root-only file holding the service account's password (read where the module runs).
+    type: path
+    required: true
+  base_dn:
+    description: Domain base DN; sAMAccountName clashes are searched below it.
+    type: str
+    required: true
+  projects_ou:
+    description: OU holding one OU per project.
+    type: str
+    required: true
+  software_ou:
+    description: OU holding the seat groups.
+    type: str
+    required: true
+  upn_suffix:
+    description: userPrincipalName suffix of new accounts.
+    type: str
+    required: true
+  id_min:
+    description: First uidNumber/gidNumber the allocator hands out.
+    type: int
+    default: 200000
+  timeout:
+    description: Connect timeout in seconds.
+    type: int
+    default: 10
+  desired:
+    description: The desired state of the run (C(tre_desired) of C(docs/desired-state.md)).
+    type: dict
+    required: true
+  initial_password_dir:
+    description:
+      - Root-only directory for initial passwords, one 0600 file per new account.
+      - Required when accounts are created.
+    type: path
+"""
+
+EXAMPLES = r"""
+- name: Reconcile AD for every project of the run
+  tre.secenv.tre_ad:
+    server: "{{ tre_ad_server }}"
+    port: "{{ tre_ad_port }}"
+    ca_file: "{{ tre_ad_ca_file }}"
+    bind_user: "{{ tre_ad_bind_user }}"
+    bind_password_file: "{{ tre_ad_bind_password_file }}"
+    base_dn: "{{ tre_ad_base_dn }}"
+    projects_ou: "{{ tre_ad_projects_ou }}"
+    software_ou: "{{ tre_ad_software_ou }}"
+    upn_suffix: "{{ tre_ad_upn_suffix }}"
+    id_min: "{{ tre_ad_id_min }}"
+    initial_password_dir: "{{ tre_initial_password_dir }}"
+    desired: "{{ tre_desired }}"
+  delegate_to: localhost
+  run_once: true
+  register: tre_ad_result
+"""
+
+RETURN = r"""
+changes:
+  description:
+    - What was (or in check mode would be) done, one entry per object and operation.
+    - C(op) is create/update/enable/disable/add_members/remove_members, C(kind) is
+      ou/group/account. C(before)/C(after) hold the attributes concerned (member lists name
+      accounts by CN; C(accountExpires) as an ISO timestamp or C(never)); never a password.
+    - On failure, only the changes applied before the failing write.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"project": "9001", "op": "create", "kind": "ou", "name": "P9001",
+            "dn": "OU=P9001,OU=Projects,DC=lab,DC=example,DC=org", "before": null,
+            "after": {"description": "Mobility and income"}}]
+ids:
+  description: uid/gid numbers of the run's accounts and groups; C(null) for new objects in
+    check mode.
+  returned: success
+  type: dict
+  sample: {"accounts": {"p9001.jdevries": {"uid": 200003, "gid": 200001}},
+           "groups": {"p9001-members": 200001, "p9001-observers": 200002}}
+warnings:
+  description: E.g. a seat pool over capacity, an account disabled because the desired state
+    lacks it. Also in C(ad_warnings), which callbacks do not consume.
+  returned: when there are any
+  type: list
+  elements: str
+ad_warnings:
+  description: The same warnings as a plain list that survives every callback.
+  returned: always
+  type: list
+  elements: str
+clashes:
+  description: On a name clash, every clashing object (the message names the first).
+  returned: failure
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_apply import (
+    ApplyError,
+    apply_writes,
+    reserve_ids,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_diff import (
+    clashes,
+    missing_ids,
+    new_names,
+    plan,
+    validate,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import Index
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ldap import (
+    LDAP3_IMPORT_ERROR,
+    LDAP_ARGUMENT_SPEC,
+    LDAP_ERRORS,
+    LdapError,
+    connect,
+    find_names,
+    operation_message,
+    read_entries,
+    read_secret,
+    settings_of,
+)
+
+
+def render_diff(changes: list[dict]) -> dict:
+    """Ansible diff: per object (``<kind> <dn>``) the attributes before and after."""
+    before: dict = {}
+    after: dict = {}
+    for c in changes:
+        key = f"{c['kind']} {c['dn']}"
+        if c["op"] == "add_members":
+            after.setdefault(key, {}).setdefault("members added", []).extend(
+                c["after"]["member"])
+        elif c["op"] == "remove_members":
+            after.setdefault(key, {}).setdefault("members removed", []).extend(
+                c["before"]["member"])
+        else:
+            if c["before"] is not None:
+                before.setdefault(key, {}).update(c["before"])
+            after.setdefault(key, {}).update(c["after"] or {})
+    return {"before": before, "after": after}
+
+
+def reconcile(module: AnsibleModule) -> dict:
+    p = module.params
+    desired = p["desired"] or {}
+    problems = validate(desired)
+    if problems:
+        module.fail_json(msg=f"invalid desired state: {problems[0]}"
+                         + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                         changed=False, changes=[])
+    password = read_secret(p["bind_password_file"])
+    module.no_log_values.add(password)
+    conn = connect(p, password)
+    del password
+    try:
+        index = Index(read_entries(conn, p), settings_of(p))
+        wanted = new_names(desired, index)
+        found = find_names(conn, p["base_dn"], sorted(wanted)) if wanted else []
+        problems = clashes(desired, index, found)
+        if problems:
+            module.fail_json(msg=problems[0] + (f" (and {len(problems) - 1} more clashes)"
+                                                if len(problems) > 1 else ""),
+                             clashes=problems, changed=False, changes=[])
+        missing = missing_ids(desired, index)
+        new_ids: dict = {key: None for key in missing}
+        if missing and not module.check_mode:
+            start = reserve_ids(conn, index.settings, p["id_min"], index.max_id + 1,
+                                len(missing))
+            new_ids = {key: start + i for i, key in enumerate(missing)}
+        writes, warnings, ids = plan(desired, index, new_ids)
+        changes = [r for w in writes for r in w.reports]
+        if not module.check_mode and writes:
+            names = {a["sam"]: a.get("display_name") for proj in desired.get("projects", [])
+                     for a in proj.get("accounts", [])}
+            try:
+                apply_writes(conn, writes, p["initial_password_dir"], p["bind_user"], names)
+            except ApplyError as e:
+                module.fail_json(msg=str(e), changed=bool(e.applied), changes=e.applied,
+                                 ad_warnings=warnings)
+    finally:
+        conn.unbind()
+    for w in warnings:
+        module.warn(w)
+    result = {"changed": bool(changes), "changes": changes, "ids": ids, "ad_warnings": warnings}
+    if module._diff:
+        result["diff"] = render_diff(changes)
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            LDAP_ARGUMENT_SPEC,
+    LDAP_ERRORS,
+            desired={"type": "dict", "required": True},
+            initial_password_dir={"type": "path"},
+        ),
+        supports_check_mode=True,
+    )
+    if LDAP3_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("ldap3"), exception=LDAP3_IMPORT_ERROR)
+    try:
+        result = reconcile(module)
+    except LdapError as e:
+        module.fail_json(msg=str(e), changed=False, changes=[])
+    except LDAP_ERRORS as e:  # an LDAP error outside a write (search, allocation): one line
+        module.fail_json(msg=operation_message(e, "read", module.params["projects_ou"],
+                                               module.params["bind_user"]),
+                         changed=False, changes=[])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
