@@ -19,7 +19,8 @@ PACKAGE_RE = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
 #: Token serial as issued, e.g. T-0012345.
 TOKEN_RE = re.compile(r"^[A-Z]{1,3}-?[0-9]{4,12}$")
 #: A pragmatic e-mail check: one @, no spaces or control characters, a dotted domain.
-EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\"<>,;:()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+EMAIL_RE = re.compile(rf"^[^@\s\x00-\x1f\"<>,;:()\[\]\\]+@{_LABEL}(?:\.{_LABEL})+$")
 
 
 def is_project(value: object) -> bool:
