@@ -77,18 +77,3 @@ def test_certificate_not_trusted(lab_inventory, tmp_path):
     result = run_apply(broken_inventory(tmp_path, tre_ad_ca_file=str(other_ca)), tmp_path)
     assert_one_line_failure(result, "certificate")
     assert ledger_rows(tmp_path) == 0
-
-
-def test_missing_inventory(tmp_path):
-    result = run_apply(tmp_path / "nowhere", tmp_path)
-    assert_one_line_failure(result, "no inventory")
-
-
-def test_draft_contract_is_refused(tmp_path):
-    contract = yaml.safe_load((EXAMPLES / "9001-small.yaml").read_text())
-    contract["status"] = "draft"
-    draft = tmp_path / "draft.yaml"
-    draft.write_text(yaml.safe_dump(contract, allow_unicode=True))
-    env = {"TRE_STATE": f"sqlite:///{tmp_path}/state.db", "TRE_HOME": str(tmp_path)}
-    result = tre("plan", str(draft), env=env, check=False)
-    assert_one_line_failure(result, "only approved")
