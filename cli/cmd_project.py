@@ -68,10 +68,21 @@ def show(number: str, state_url: str, as_json: bool) -> None:
         raise UsageError(f"{number!r} is not a project number (digits only, e.g. 9001)")
     store = StateStore(state_url)
     summary = store.project(number)
-    if summary is None:
-        raise click.ClickException(f"project {number} is not in the state store {store.path}")
     revisions = store.revisions(number)
     ledger = store.ledger(number)
+    if summary is None and not ledger:
+        raise click.ClickException(f"project {number} is not in the state store {store.path}")
+    if summary is None:  # changes were made, but no run for it has succeeded yet
+        summary = {
+            "project": number,
+            "title": "(no revision applied yet)",
+            "status": "partial",
+            "start": None,
+            "end": None,
+            "retention_years": None,
+            "ossc_end": None,
+            "ossc_destruction_deadline": None,
+        }
     if as_json:
         out = {
             "project": summary,
