@@ -88,6 +88,8 @@ def parse(doc: Any, policy: Policy, c: Checker) -> Draft:
         d.lead = c.pattern(top["lead"], "lead", PERSON_ID_RE, "person-id", _ID_WHAT)
     if "researchers" in top:
         d.researchers = _people(top["researchers"], "researchers", "researcher", d, c)
+        if isinstance(top["researchers"], list):
+            d.given.add("researchers")
     if top.get("observers") is not None:
         d.observers = _people(top["observers"], "observers", "observer", d, c)
     if top.get("file_subjects") is not None:
@@ -145,8 +147,13 @@ def _period(
     path: str,
     default_start: date | None,
     default_end: date | None,
+    d: Draft,
     c: Checker,
 ) -> tuple[date | None, date | None]:
+    """``from``/``until`` of an entry (defaults filled in); records which were given."""
+    for key in ("from", "until"):
+        if key in m:
+            d.given.add(join(path, key))
     start = c.date(m["from"], join(path, "from")) if "from" in m else default_start
     end = c.date(m["until"], join(path, "until")) if "until" in m else default_end
     return start, end
@@ -210,7 +217,7 @@ def _people(value: Any, path: str, role: str, d: Draft, c: Checker) -> list[Pers
                 if "read_account" in m
                 else False
             )
-        start, end = _period(m, p, d.start, d.end, c)
+        start, end = _period(m, p, d.start, d.end, d, c)
         out.append(
             Person(
                 id=pid,  # type: ignore[arg-type]
@@ -227,10 +234,6 @@ def _people(value: Any, path: str, role: str, d: Draft, c: Checker) -> list[Pers
                 end=end,
             )
         )
-        if "from" in m:
-            d.given.add(join(p, "from"))
-        if "until" in m:
-            d.given.add(join(p, "until"))
     return out
 
 
@@ -282,7 +285,7 @@ def _software(value: Any, d: Draft, c: Checker) -> list[SoftwareSeat | None]:
             if "package" in m
             else None
         )
-        start, end = _period(m, p, None, d.end, c)
+        start, end = _period(m, p, None, d.end, d, c)
         out.append(SoftwareSeat(package, start, end))  # type: ignore[arg-type]
     return out
 
@@ -312,7 +315,7 @@ def _storage(value: Any, d: Draft, policy: Policy, c: Checker) -> list[ExtraStor
                     f"{got[:20]!r} is not an allowed step; one of {', '.join(sizes)} per entry "
                     "(add entries for more)",
                 )
-        start, end = _period(e, p, None, d.end, c)
+        start, end = _period(e, p, None, d.end, d, c)
         out.append(ExtraStorage(size, size_bytes, start, end) if size else None)  # type: ignore[arg-type]
     return out
 
@@ -326,5 +329,5 @@ def _ossc(value: Any, d: Draft, c: Checker) -> Ossc | None:
         pid = c.pattern(item, join("ossc.researchers", i), PERSON_ID_RE, "person-id", _ID_WHAT)
         if pid:
             ids.append(pid)
-    start, end = _period(m, "ossc", None, d.end, c)
+    start, end = _period(m, "ossc", None, d.end, d, c)
     return Ossc(tuple(ids), start, end)  # type: ignore[arg-type]

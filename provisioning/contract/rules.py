@@ -111,7 +111,7 @@ def _indexed(d: Draft) -> list[tuple[str, Person]]:
 
 def _people(d: Draft, policy: Policy, c: Checker) -> None:
     people = _indexed(d)
-    if not d.researchers and "researchers" not in {p.path for p in c.problems}:
+    if not d.researchers and "researchers" in d.given:
         c.add("researchers", "researchers-empty", "a project needs at least one researcher")
     seen_id: dict[str, str] = {}
     seen_token: dict[str, str] = {}
@@ -163,7 +163,7 @@ def _person(path: str, p: Person, d: Draft, policy: Policy, c: Checker) -> None:
                 "awareness-limit",
                 f"{p.awareness_errors} errors; the questionnaire is passed with fewer than {limit}",
             )
-    if p.start and p.end and p.end < p.start:
+    if _given_both(path, d) and p.start and p.end and p.end < p.start:
         c.add(join(path, "until"), "period-order", f"{p.end} is before from {p.start}")
         return
     if p.start and p.start != d.start and p.start.day != 1:
@@ -192,7 +192,14 @@ def _person(path: str, p: Person, d: Draft, policy: Policy, c: Checker) -> None:
             )
 
 
+def _given_both(path: str, d: Draft) -> bool:
+    """Both ``from`` and ``until`` written (a defaulted date never makes an order problem)."""
+    return join(path, "from") in d.given and join(path, "until") in d.given
+
+
 def _inside(path: str, start: date | None, end: date | None, d: Draft, c: Checker) -> None:
+    if not (d.start and d.end and d.start < d.end):
+        return  # the project's own dates are wrong; that problem is reported once
     if start and d.start and d.end and not d.start <= start <= d.end:
         c.add(
             join(path, "from"),
@@ -296,7 +303,7 @@ def _software(d: Draft, policy: Policy, c: Checker) -> None:
             continue
         if not (s.start and s.end):
             continue
-        if s.end < s.start:
+        if s.end < s.start and _given_both(path, d):
             c.add(join(path, "until"), "period-order", f"{s.end} is before from {s.start}")
             continue
         _inside(path, s.start, s.end, d, c)
@@ -334,7 +341,7 @@ def _storage(d: Draft, policy: Policy, c: Checker) -> None:
         path = join("storage.extra", i)
         if e is None or not (e.start and e.end):
             continue
-        if e.end < e.start:
+        if e.end < e.start and _given_both(path, d):
             c.add(join(path, "until"), "period-order", f"{e.end} is before from {e.start}")
             continue
         if e.start.day != 1:
@@ -370,7 +377,7 @@ def _ossc(d: Draft, c: Checker) -> None:
         seen.add(pid)
         if pid not in researcher_ids:
             c.add(path, "ossc-researcher", f"{pid!r} is not one of the project's researchers")
-    if o.start and o.end and o.end < o.start:
+    if o.start and o.end and o.end < o.start and _given_both("ossc", d):
         c.add("ossc.until", "period-order", f"{o.end} is before from {o.start}")
     else:
         _inside("ossc", o.start, o.end, d, c)

@@ -1,0 +1,76 @@
+"""Every rule id a contract problem can carry, with its one-line meaning (docs/contracts.md).
+
+Rule ids are stable: scripts and other tools match on them, messages may be reworded.
+"""
+
+from __future__ import annotations
+
+RULES: dict[str, str] = {
+    # Reading the file
+    "file-missing": "the file does not exist, is a directory or cannot be read",
+    "yaml-size": "the file is larger than 1 MB",
+    "yaml-encoding": "the file is not UTF-8 text (binary, NUL bytes, another encoding)",
+    "yaml-syntax": "the YAML cannot be parsed (also: tags such as !!python, several documents)",
+    "yaml-alias": "anchors (&a) and aliases (*a) are not allowed",
+    "yaml-depth": "nesting deeper than 24 levels",
+    "yaml-duplicate-key": "a key appears twice in one mapping",
+    # Structure and formats
+    "type": "wrong kind of value (text where a list is expected, ...); also an empty file",
+    "required": "a required key is missing",
+    "unknown-key": "a key the format does not know (with a did-you-mean hint)",
+    "range": "a number or a list length out of its range",
+    "date-format": "a date not written as YYYY-MM-DD, or not a real calendar date",
+    "text": "a name/title empty, with surrounding spaces, control characters or too long",
+    "project-number": "project is not 1-8 digits without a leading zero",
+    "person-id": "a person id is not a lower-case letter then 1-15 lower-case letters/digits",
+    "email": "not a well-formed e-mail address",
+    "token-format": "a token serial not like T-0012345",
+    "status": "status is not draft or approved",
+    "file-subject-name": "a file subject name is not upper-case letters and digits",
+    # Project
+    "start-first-of-month": "a project starts on the 1st of a month",
+    "end-after-start": "the end is after the start",
+    "max-duration": "a project runs at most max_duration_months (36)",
+    "end-within-authorization": "a project never runs past the institution authorisation",
+    "authorization-max-years": "an institution authorisation is valid at most 3 years: "
+    "authorization_until at most 3 years after the project start",
+    "retention": "retention_years is one of the policy's choices (5 or 10)",
+    "project-unique": "two contracts loaded together have the same project number",
+    # People
+    "researchers-empty": "a project has at least one researcher",
+    "id-unique": "person ids are unique across researchers and observers",
+    "token-unique": "a token belongs to one person",
+    "lead-is-researcher": "the lead is the id of one of the researchers",
+    "lead-employed-by-institution": "the lead works for the contracting institution",
+    "institution-researcher": "in every month at least one active researcher works for the "
+    "contracting institution",
+    "nda-required": "everyone (researchers and observers) has a signed NDA date",
+    "nda-before-start": "the NDA is signed on or before the person's first day",
+    "token-required": "researchers and observers with a read account have a token",
+    "awareness-required": "researchers and observers with a read account passed the "
+    "awareness questionnaire",
+    "awareness-limit": "awareness questionnaire errors below the limit (fewer than 6)",
+    "person-from-first-of-month": "a person joins on the 1st of a month",
+    "person-min-months": "a researcher stays at least 3 months, or to the project end",
+    # Periods (people, file subjects, software, storage, OSSC)
+    "period-order": "until is not before from",
+    "period-inside-project": "from/until lie inside the project's start..end",
+    # File subjects
+    "file-subject-unknown": "the subject is in the policy's file_subjects",
+    "file-subject-duplicate": "each subject is listed once",
+    "file-subject-from-first-of-month": "a subject is granted from the 1st of a month",
+    # Software
+    "software-unknown": "the package is one of the policy's extra packages",
+    "software-calendar-months": "per_month packages (SAS): from a 1st to a month's last day",
+    "software-until-end": "until_end packages (MLWin): until is the project end",
+    "software-min-months": "minimum packages (MPLUS): at least min_months (3) months",
+    "software-overlap": "the same package is not taken twice in overlapping periods",
+    # Storage
+    "storage-step": "each extra storage entry is exactly one policy step (50GB or 1TB)",
+    "storage-from-first-of-month": "extra storage starts on the 1st of a month",
+    "storage-min-months": "a step is taken at least its min_months (1TB: 6 months)",
+    # OSSC
+    "ossc-researchers": "OSSC names at least one researcher",
+    "ossc-researcher": "every OSSC person is one of the project's researchers",
+    "ossc-duplicate": "every OSSC person is listed once",
+}
