@@ -38,8 +38,15 @@ HOSTS = {
 HEADER = "# Written by `tre lab up`; rewritten by every `up`. Spec: docs/inventory.md\n"
 
 
+def python() -> str:
+    """The running Python, named stably (``python`` and ``python3`` of one venv are the same
+    interpreter: the inventory must not flip between them from one `up` to the next)."""
+    stable = Path(sys.prefix) / "bin" / "python3"
+    return str(stable) if stable.exists() else sys.executable
+
+
 def hosts_yml() -> dict[str, Any]:
-    host_vars = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    host_vars = {"ansible_connection": "local", "ansible_python_interpreter": python()}
     return {
         "all": {
             "children": {group: {"hosts": {host: dict(host_vars)}} for group, host in HOSTS.items()}

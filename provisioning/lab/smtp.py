@@ -23,7 +23,8 @@ def answers() -> bool:
 
 
 def ensure(cfg: LabConfig, report: Report) -> None:
-    cfg.mail_dir.mkdir(parents=True, exist_ok=True)
+    for sub in ("tmp", "new", "cur"):  # a maildir is these three folders
+        (cfg.mail_dir / sub).mkdir(parents=True, exist_ok=True)
     if read_pid(pidfile(cfg)) is not None:
         if answers():
             return

@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
-    args.maildir.mkdir(parents=True, exist_ok=True)
+    for sub in ("tmp", "new", "cur"):
+        (args.maildir / sub).mkdir(parents=True, exist_ok=True)
     controller = Controller(
         LoggingMailbox(str(args.maildir)),
         hostname=args.host,

@@ -6,6 +6,8 @@ import smtplib
 import time
 from dataclasses import asdict, dataclass
 
+from ldap3 import BASE
+
 from provisioning.errors import InventoryError
 
 from .config import (
@@ -16,6 +18,7 @@ from .config import (
     OSSC_INBOX,
     OSSC_PORT,
     OSSC_USER,
+    PROJECTS_OU,
     SERVICE_ACCOUNT,
     SMTP_ADDRESS,
     SMTP_PORT,
@@ -51,10 +54,12 @@ def check_ad(cfg: LabConfig) -> str:
     password = cfg.bind_password_file.read_text().strip()
     conn = ad.connect(cfg.ca_file, f"{SERVICE_ACCOUNT}@{DNS_DOMAIN}", password)
     try:
-        who = conn.extend.standard.who_am_i() or ""
+        conn.search(PROJECTS_OU, "(objectClass=organizationalUnit)", BASE, attributes=["ou"])
+        if not conn.entries:
+            raise RuntimeError(f"{PROJECTS_OU} not found")
     finally:
         conn.unbind()
-    return f"LDAPS bind verified as {who or SERVICE_ACCOUNT} on {AD_ADDRESS}:{LDAPS_PORT}"
+    return f"LDAPS bind verified as {SERVICE_ACCOUNT} on {AD_ADDRESS}:{LDAPS_PORT}, projects OU ok"
 
 
 def check_storage(cfg: LabConfig) -> str:
