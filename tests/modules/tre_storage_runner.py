@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import ansible_runner
@@ -19,23 +20,35 @@ def local_inventory(group: str = "fileservers") -> dict:
     return {"all": {"children": {group: {"hosts": {"localhost": host}}}}}
 
 
-def run_playbook(playbook: str, extravars: dict, inventory=None,
-                 private_data_dir: str | None = None) -> tuple[str, dict, float]:
-    """(runner status, module result of the last task, wall seconds of the run)."""
+def run_playbook(
+    playbook: str, extravars: dict, inventory=None, collections: Path = COLLECTIONS
+) -> tuple[str, dict, float]:
+    """(runner status, result of the playbook's last module task, wall seconds of the run)."""
     with tempfile.TemporaryDirectory(prefix="tre-run-") as tmp:
+        started = time.monotonic()
         runner = ansible_runner.run(
-            private_data_dir=private_data_dir or tmp,
+            private_data_dir=tmp,
             playbook=str(PLAYBOOKS / playbook),
             inventory=inventory if inventory is not None else local_inventory(),
             extravars=extravars,
-            envvars={"ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS)},
+            envvars={"ANSIBLE_COLLECTIONS_PATH": str(collections)},
             quiet=True,
         )
+        elapsed = time.monotonic() - started
         result: dict = {}
         for event in runner.events:
             if event.get("event") in ("runner_on_ok", "runner_on_failed"):
                 result = event["event_data"]["res"]
-        elapsed = sum(0.0 for _ in ())
-        stats = runner.stats or {}
-        del stats
         return runner.status, result, elapsed
+
+
+def run_as(uid: int, gid: int, *argv: str) -> tuple[int, str]:
+    """Run a command as a local user carrying only ``uid``/``gid`` (no name service needed);
+    returns (exit code, stderr)."""
+    import subprocess
+
+    proc = subprocess.run(
+        ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--", *argv],
+        capture_output=True, text=True, check=False,
+    )
+    return proc.returncode, proc.stderr.strip()
