@@ -7,6 +7,7 @@ Every server binds to its own 127.0.10.x address; nothing leaves loopback.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -34,11 +35,17 @@ def _require_root() -> None:
 @contextmanager
 def _locked(cfg: LabConfig) -> Iterator[None]:
     """One `up`/`down` at a time per lab (test sessions may start in parallel)."""
-    lock_path = Path(str(cfg.lab_dir) + ".lock")
+    # in /run/lock (tmpfs): not part of the lab, so `down` leaves nothing behind on disk
+    name = hashlib.sha256(str(cfg.lab_dir).encode()).hexdigest()[:12]
+    lock_path = Path("/run/lock") / f"tre-lab-{name}.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+        try:
+            yield
+        except OSError as e:  # a file-system surprise: one line, not a traceback
+            where = f"{e.filename}: " if e.filename else ""
+            raise LabError(f"{where}{e.strerror or e}") from e
 
 
 def up(
@@ -122,6 +129,7 @@ def _is_lab_inventory(inv_dir: Path) -> bool:
 def status(cfg: LabConfig | None = None) -> list[Check]:
     """Check every part for real; a part is down when its check fails."""
     cfg = cfg or LabConfig.from_env()
+    _require_root()  # the checks read root-only secrets
     recorded = LabConfig.load_recorded(cfg.lab_dir)
     # the default inventory dir is relative to the cwd: if there is none here, trust what
     # `up` recorded

@@ -28,7 +28,16 @@ from .config import (
     SOFTWARE_OU,
     LabConfig,
 )
-from .proc import Report, read_pid, run, stop_pid, wait_for, write_secret
+from .proc import (
+    Report,
+    ensure_free,
+    exited,
+    read_pid,
+    run,
+    stop_pid,
+    wait_for,
+    write_secret,
+)
 
 # Only what an LDAP directory needs: no SMB file service, no DNS (its forwarder would point
 # off-box), no NetBIOS, no DCE/RPC endpoint mapper.
@@ -86,7 +95,10 @@ def ensure(cfg: LabConfig, report: Report) -> None:
     certs.ensure(cfg, report)
     _provision(cfg, report)
     _start(cfg, report)
-    _configure(cfg, report)
+    try:
+        _configure(cfg, report)
+    except LDAPException as e:
+        raise LabError(f"configuring AD over LDAPS failed: {e}") from e
 
 
 def _provision(cfg: LabConfig, report: Report) -> None:
@@ -144,9 +156,15 @@ def _start(cfg: LabConfig, report: Report) -> None:
             wait_for(lambda: ldaps_ready(cfg), "Samba LDAPS on 127.0.10.1:636", timeout=90)
         return
     (cfg.ad_dir / "run").mkdir(parents=True, exist_ok=True)
+    ensure_free(AD_ADDRESS, LDAPS_PORT, "samba")
     run(["samba", "-s", cfg.smb_conf, "-D"], "starting samba")
     report.say("waiting for LDAPS on 127.0.10.1:636")
-    wait_for(lambda: ldaps_ready(cfg), "Samba LDAPS on 127.0.10.1:636", timeout=90)
+    wait_for(
+        lambda: ldaps_ready(cfg),
+        "Samba LDAPS on 127.0.10.1:636",
+        timeout=90,
+        died=exited(pidfile(cfg), cfg.log_dir / "samba.log"),
+    )
     report.did(f"started samba (AD DC) on {AD_ADDRESS}")
 
 

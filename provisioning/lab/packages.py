@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -68,6 +69,7 @@ def ensure(report: Report) -> None:
     if proc.returncode != 0:
         raise LabError(f"apt-get install {' '.join(todo)} failed: {last_line(proc.stderr)}")
     # and they must not start at the next boot either (the system's sshd is left alone)
-    for unit in ("samba-ad-dc", "smbd", "nmbd", "winbind"):
-        subprocess.run(["systemctl", "disable", "--now", unit], capture_output=True, check=False)
+    if shutil.which("systemctl"):
+        for unit in ("samba-ad-dc", "smbd", "nmbd", "winbind"):
+            subprocess.run(["systemctl", "disable", unit], capture_output=True, check=False)
     report.did(f"installed Debian packages: {' '.join(todo)}")

@@ -124,14 +124,47 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 60, step: float = 0.2) -> None:
-    """Poll ``check`` until true; raise ``LabError`` after ``timeout`` seconds."""
+def wait_for(
+    check: Callable[[], bool],
+    what: str,
+    timeout: float = 60,
+    step: float = 0.2,
+    died: Callable[[], str | None] | None = None,
+) -> None:
+    """Poll ``check`` until true; raise ``LabError`` after ``timeout`` seconds, or as soon as
+    ``died()`` returns a reason (the process we wait for has exited)."""
     deadline = time.monotonic() + timeout
+    grace = time.monotonic() + 2  # a daemon writes its pidfile only after forking
     while time.monotonic() < deadline:
         if check():
             return
+        if died is not None and time.monotonic() > grace:
+            reason = died()
+            if reason:
+                raise LabError(f"{what} did not come up: {reason}")
         time.sleep(step)
     raise LabError(f"{what} did not come up within {timeout:.0f} s")
+
+
+def exited(pidfile: Path, log: Path) -> Callable[[], str | None]:
+    """For ``wait_for(died=...)``: the log's last line once the process in ``pidfile`` is gone."""
+
+    def reason() -> str | None:
+        if read_pid(pidfile) is not None:
+            return None
+        try:
+            tail = last_line(log.read_text(errors="replace")[-4000:])
+        except OSError:
+            tail = ""
+        return f"it exited ({log}: {tail})" if tail else f"it exited (see {log})"
+
+    return reason
+
+
+def ensure_free(host: str, port: int, what: str) -> None:
+    """Refuse to start ``what`` when something else already listens on its address."""
+    if port_open(host, port):
+        raise LabError(f"cannot start {what}: {host}:{port} is already in use by another process")
 
 
 def write_secret(path: Path, text: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from provisioning.errors import LabError
 
 from .config import OSSC_ADDRESS, OSSC_INBOX, OSSC_PORT, OSSC_USER, LabConfig
-from .proc import Report, port_open, read_pid, run, stop_pid, wait_for
+from .proc import Report, ensure_free, exited, port_open, read_pid, run, stop_pid, wait_for
 
 SSHD = "/usr/sbin/sshd"
 
@@ -104,10 +104,12 @@ def ensure(cfg: LabConfig, report: Report) -> None:
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation dir
     conf = cfg.sshd_dir / "sshd_config"
     run([SSHD, "-t", "-f", conf], "checking the gateway's sshd_config")
+    ensure_free(OSSC_ADDRESS, OSSC_PORT, "the OSSC gateway sshd")
     cfg.log_dir.mkdir(parents=True, exist_ok=True)
     run([SSHD, "-f", conf, "-E", cfg.log_dir / "sshd.log"], "starting the gateway's sshd")
     wait_for(lambda: port_open(OSSC_ADDRESS, OSSC_PORT),
-             f"the OSSC gateway on {OSSC_ADDRESS}:{OSSC_PORT}", timeout=15)  # fmt: skip
+             f"the OSSC gateway on {OSSC_ADDRESS}:{OSSC_PORT}", timeout=15,
+             died=exited(pidfile(cfg), cfg.log_dir / "sshd.log"))  # fmt: skip
     report.did(f"started the OSSC gateway sshd on {OSSC_ADDRESS}:{OSSC_PORT}")
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from .config import SMTP_ADDRESS, SMTP_PORT, LabConfig
-from .proc import Report, read_pid, stop_pid, wait_for
+from .proc import Report, ensure_free, exited, read_pid, stop_pid, wait_for
 
 
 def pidfile(cfg: LabConfig):
@@ -32,6 +32,7 @@ def ensure(cfg: LabConfig, report: Report) -> None:
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     cfg.log_dir.mkdir(parents=True, exist_ok=True)
     pidfile(cfg).unlink(missing_ok=True)
+    ensure_free(SMTP_ADDRESS, SMTP_PORT, "the SMTP server")
     with open(cfg.log_dir / "smtp.log", "ab") as logf:
         subprocess.Popen(
             [
@@ -44,7 +45,7 @@ def ensure(cfg: LabConfig, report: Report) -> None:
         )  # fmt: skip
     wait_for(lambda: read_pid(pidfile(cfg)) is not None and answers(),
              f"the SMTP server on {SMTP_ADDRESS}:{SMTP_PORT} (see {cfg.log_dir}/smtp.log)",
-             timeout=20)  # fmt: skip
+             timeout=20, died=exited(pidfile(cfg), cfg.log_dir / "smtp.log"))  # fmt: skip
     report.did(f"started the SMTP server on {SMTP_ADDRESS}:{SMTP_PORT} (maildir {cfg.mail_dir})")
 
 
