@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import click
 
-from provisioning.contract import check_files, expand_paths, load_contract
+from provisioning.contract import Problem, check_files, expand_paths, load_contract
+from provisioning.contract.fields import FILE_PATH
 from provisioning.errors import ContractError, PolicyError
 from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
@@ -15,15 +18,14 @@ from provisioning.quote import Quote, money, quote, quote_as_dict, quote_csv
 from .options import json_option, policy_option
 
 
-def _policy(ctx: click.Context, path: str | None) -> Policy:
+def _policy(path: str | None) -> Policy:
     """The policy, or every policy problem on stderr and exit 1 (same lines as contracts)."""
     try:
         return load_policy(path)
     except PolicyError as e:
         for p in e.problems:
             click.echo(p.line(), err=True)
-        ctx.exit(1)
-        raise  # pragma: no cover - ctx.exit raises
+        sys.exit(1)
 
 
 @click.group()
@@ -45,10 +47,7 @@ def contract() -> None:
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @policy_option
 @json_option
-@click.pass_context
-def check(
-    ctx: click.Context, files: tuple[str, ...], policy_path: str | None, as_json: bool
-) -> None:
+def check(files: tuple[str, ...], policy_path: str | None, as_json: bool) -> None:
     """Check contracts against every rule; report all problems of all files.
 
     One line per problem, `FILE: path.to[2].field: what is wrong and the rule`. A directory
@@ -59,9 +58,14 @@ def check(
       tre contract check examples/contracts/
       tre contract check --json 9001.yaml 9002.yaml
     """
-    policy = _policy(ctx, policy_path)
+    policy = _policy(policy_path)
     paths = expand_paths(list(files))
     problems = check_files(paths, policy)
+    for item in files:
+        if Path(item).is_dir() and not expand_paths([item]):
+            problems.append(
+                Problem(item, FILE_PATH, "file-missing", "directory has no *.yaml/*.yml files")
+            )
     if as_json:
         click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
     else:
@@ -69,7 +73,9 @@ def check(
             click.echo(p.line())
         if not problems:
             click.echo(f"{len(paths)} contract(s) valid", err=True)
-    ctx.exit(1 if problems else 0)
+    # sys.exit, not ctx.exit: the root runs click with standalone_mode=False, where an
+    # Exit's code is returned rather than raised (and then lost).
+    sys.exit(1 if problems else 0)
 
 
 @contract.command(name="quote")
@@ -77,10 +83,7 @@ def check(
 @policy_option
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="One CSV row per cost line.")
-@click.pass_context
-def quote_cmd(
-    ctx: click.Context, file: str, policy_path: str | None, as_json: bool, as_csv: bool
-) -> None:
+def quote_cmd(file: str, policy_path: str | None, as_json: bool, as_csv: bool) -> None:
     """Show the cost overview of a contract, from the policy's tariffs.
 
     One-off costs (start, file subjects, new researchers and observers, OSSC), the monthly
@@ -94,13 +97,13 @@ def quote_cmd(
     """
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
-    policy = _policy(ctx, policy_path)
+    policy = _policy(policy_path)
     try:
         c = load_contract(file, policy)
     except ContractError as e:
         for p in e.problems:
             click.echo(p.line(), err=True)
-        ctx.exit(1)
+        sys.exit(1)
     q = quote(c, policy)
     if as_json:
         click.echo(json.dumps(quote_as_dict(q), indent=2, ensure_ascii=False))

@@ -75,7 +75,7 @@ def load_policy(path: str | None = None) -> Policy:
     """The policy at ``path``, else ``$TRE_POLICY``, else the shipped CBS 2026 default."""
     chosen = path or os.environ.get(ENV_VAR) or str(DEFAULT_POLICY)
     c = Checker(chosen)
-    data = read_bytes(chosen, c)
+    data = read_bytes(chosen, c, what="a policy")
     policy = None
     if data is not None:
         doc, problem = load_bytes(data)

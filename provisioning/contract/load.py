@@ -16,13 +16,13 @@ from .yamlsafe import MAX_BYTES, load_bytes
 __all__ = ["Problem", "check_files", "expand_paths", "load_contract", "load_contracts"]
 
 
-def read_bytes(path: str, c: Checker) -> bytes | None:
+def read_bytes(path: str, c: Checker, what: str = "a contract") -> bytes | None:
     """The file's bytes, or ``None`` with a problem (missing, a directory, unreadable, huge)."""
     p = Path(path)
     try:
         if not p.is_file():
-            what = "is a directory" if p.is_dir() else "does not exist"
-            c.add(FILE_PATH, "file-missing", f"{what}; expected a contract YAML file")
+            state = "is a directory" if p.is_dir() else "does not exist"
+            c.add(FILE_PATH, "file-missing", f"{state}; expected {what} YAML file")
             return None
         with p.open("rb") as f:
             return f.read(MAX_BYTES + 1)

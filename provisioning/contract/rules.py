@@ -218,6 +218,8 @@ def _lead(d: Draft, c: Checker) -> None:
     if d.lead is None:
         return
     lead = next((p for p in d.researchers if p and p.id == d.lead), None)
+    if lead is None and any(p is None or p.id is None for p in d.researchers):
+        return  # an unreadable researcher may be the lead; its own problem says enough
     if lead is None:
         if any(p and p.id == d.lead for p in d.observers):
             c.add(
