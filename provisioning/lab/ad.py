@@ -92,7 +92,8 @@ def ldaps_ready(cfg: LabConfig) -> bool:
 
 
 def ensure(cfg: LabConfig, report: Report) -> None:
-    certs.ensure(cfg, report)
+    if certs.ensure(cfg, report) and read_pid(pidfile(cfg)) is not None:
+        stop(cfg, report)  # samba reads its certificate at start: restart it with the new one
     _provision(cfg, report)
     _start(cfg, report)
     try:

@@ -26,11 +26,11 @@ def server_key(cfg: LabConfig) -> Path:
     return cfg.ca_dir / "dc.key"
 
 
-def ensure(cfg: LabConfig, report: Report) -> None:
-    """Create the CA and the DC certificate unless both exist."""
+def ensure(cfg: LabConfig, report: Report) -> bool:
+    """Create the CA and the DC certificate unless both exist; True if they were (re)made."""
     ca_key_path = cfg.ca_dir / "ca.key"
     if all(p.exists() for p in (cfg.ca_file, ca_key_path, server_cert(cfg), server_key(cfg))):
-        return
+        return False
     cfg.ca_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     until = now + dt.timedelta(days=VALID_DAYS)
@@ -96,6 +96,7 @@ def ensure(cfg: LabConfig, report: Report) -> None:
     report.did(
         f"created the lab CA {cfg.ca_file} and the DC certificate for {DC_FQDN}, {AD_ADDRESS}"
     )
+    return True
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:

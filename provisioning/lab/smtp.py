@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import smtplib
 import subprocess
 import sys
+
+from provisioning.errors import LabError
 
 from .config import SMTP_ADDRESS, SMTP_PORT, LabConfig
 from .proc import Report, ensure_free, exited, read_pid, stop_pid, wait_for
@@ -29,6 +32,8 @@ def ensure(cfg: LabConfig, report: Report) -> None:
         if answers():
             return
         stop_pid(pidfile(cfg))  # alive but deaf: start afresh
+    if importlib.util.find_spec("aiosmtpd") is None:
+        raise LabError("the lab's SMTP server needs aiosmtpd: pip install 'tre[lab]'")
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     cfg.log_dir.mkdir(parents=True, exist_ok=True)
     pidfile(cfg).unlink(missing_ok=True)
