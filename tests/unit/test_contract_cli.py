@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,3 +103,21 @@ def test_help_ends_with_example(cmd: list[str]) -> None:
     r = run("contract", *cmd, "--help")
     assert r.exit_code == 0
     assert "Example:" in r.stdout and "tre contract" in r.stdout.split("Example:")[-1]
+
+
+def test_console_entry_exit_codes(tmp_path: Path) -> None:
+    """Through the real console-script entry (not only CliRunner): 0 valid, 1 invalid."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("project: x\n", encoding="utf-8")
+    entry = "import sys; from provisioning.cli import main; sys.argv[0] = 'tre'; main()"
+    ok = subprocess.run([sys.executable, "-c", entry, "contract", "check", SMALL], check=False)
+    assert ok.returncode == 0
+    r = subprocess.run(
+        [sys.executable, "-c", entry, "contract", "check", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 1
+    assert r.stdout.startswith(f"{bad}: project: 'x' is not a project number")
+    assert "Traceback" not in r.stderr
