@@ -119,5 +119,5 @@ def test_console_entry_exit_codes(tmp_path: Path) -> None:
         check=False,
     )
     assert r.returncode == 1
-    assert r.stdout.startswith(f"{bad}: project: 'x' is not a project number")
+    assert f"{bad}: project: 'x' is not a project number" in r.stdout
     assert "Traceback" not in r.stderr
