@@ -108,6 +108,8 @@ def _down(cfg: LabConfig, report: Report) -> None:
     recorded = LabConfig.load_recorded(cfg.lab_dir)
     if recorded is not None:
         cfg = recorded  # remove what `up` made, wherever that was
+    if cfg.lab_dir.exists() and not _is_lab_dir(cfg.lab_dir):
+        raise LabError(f"{cfg.lab_dir} holds files the lab did not make: not removing it")
     _optional_parts(cfg, report, "teardown")
     ad.stop(cfg, report)
     storage.teardown(cfg, report)
@@ -117,6 +119,14 @@ def _down(cfg: LabConfig, report: Report) -> None:
     if cfg.lab_dir.exists():
         shutil.rmtree(cfg.lab_dir)
         report.did(f"removed {cfg.lab_dir}")
+
+
+LAB_ENTRIES = {"ad", "ca", "secrets", "log", "run", "mail", "sshd", "ossc", "fs.img", "lab.json"}
+
+
+def _is_lab_dir(lab_dir: Path) -> bool:
+    """Only what `up` makes: a safety net against `down --lab-dir /` and the like."""
+    return lab_dir.is_dir() and all(p.name in LAB_ENTRIES for p in lab_dir.iterdir())
 
 
 def _is_lab_inventory(inv_dir: Path) -> bool:
