@@ -86,3 +86,18 @@ def test_load_contract_raises_with_lines(tmp_path: Path) -> None:
     with pytest.raises(ContractError) as e:
         load_contract(str(f), POLICY)
     assert str(e.value) == f"{f}: (file): expected a mapping (key: value), got a list"
+
+
+def test_documented_example_is_valid(tmp_path: Path) -> None:
+    doc = (EXAMPLES.parents[1] / "docs" / "contracts.md").read_text(encoding="utf-8")
+    block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    f = tmp_path / "doc.yaml"
+    f.write_text(block, encoding="utf-8")
+    assert check_files([str(f)], POLICY) == []
+
+
+def test_every_rule_is_documented() -> None:
+    from provisioning.contract.ruleids import RULES
+
+    doc = (EXAMPLES.parents[1] / "docs" / "contracts.md").read_text(encoding="utf-8")
+    assert [r for r in RULES if f"`{r}`" not in doc] == []
