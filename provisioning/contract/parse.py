@@ -88,7 +88,7 @@ def parse(doc: Any, policy: Policy, c: Checker) -> Draft:
         d.lead = c.pattern(top["lead"], "lead", PERSON_ID_RE, "person-id", _ID_WHAT)
     if "researchers" in top:
         d.researchers = _people(top["researchers"], "researchers", "researcher", d, c)
-        if isinstance(top["researchers"], list):
+        if isinstance(top["researchers"], list) and len(top["researchers"]) <= MAX_PEOPLE:
             d.given.add("researchers")
     if top.get("observers") is not None:
         d.observers = _people(top["observers"], "observers", "observer", d, c)
