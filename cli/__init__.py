@@ -47,7 +47,9 @@ cli.add_command(desired)
 def main() -> None:
     """Console-script entry: no traceback for a user's mistake, ever."""
     try:
-        cli.main(standalone_mode=False)
+        # Without standalone mode click returns ctx.exit(n)'s code instead of raising it.
+        code = cli.main(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)

@@ -23,6 +23,17 @@ def lab_vars(inventory: Path = INVENTORY) -> dict[str, Any]:
     return yaml.safe_load((inventory / "group_vars" / "all.yml").read_text())
 
 
+class _NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def write_contract(path: Path, contract: dict[str, Any]) -> Path:
+    """Write a contract as a person would: no YAML anchors (the loader refuses them)."""
+    path.write_text(yaml.dump(contract, Dumper=_NoAliases, allow_unicode=True, sort_keys=False))
+    return path
+
+
 def tre(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
     """The real command line, as an admin runs it."""
     tre_bin = Path(sys.executable).parent / "tre"

@@ -21,6 +21,7 @@ from tests.integration.helpers import (
     remove_project_storage,
     tre,
     tre_json,
+    write_contract,
 )
 
 pytestmark = pytest.mark.lab
@@ -108,8 +109,7 @@ def test_plan_of_an_added_researcher_shows_exactly_that(applied, tmp_path):
             token="T-0099999",
         )
     )
-    changed = tmp_path / "9001.yaml"
-    changed.write_text(yaml.safe_dump(contract, allow_unicode=True, sort_keys=False))
+    changed = write_contract(tmp_path / "9001.yaml", contract)
     plan = tre_json("plan", str(changed), "--today", TODAY, env=applied["env"])
     changes = plan["changes"]
     assert changes, "the plan shows no change"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.helpers import EXAMPLES, tre
+from tests.integration.helpers import EXAMPLES, tre, write_contract
 
 
 def assert_one_line_failure(result, *fragments: str) -> None:
@@ -40,8 +40,7 @@ def test_missing_inventory(tmp_path, env):
 def test_draft_contract_is_refused(tmp_path, env):
     contract = yaml.safe_load((EXAMPLES / "9001-small.yaml").read_text())
     contract["status"] = "draft"
-    draft = tmp_path / "draft.yaml"
-    draft.write_text(yaml.safe_dump(contract, allow_unicode=True))
+    draft = write_contract(tmp_path / "draft.yaml", contract)
     result = tre("plan", str(draft), env=env, check=False)
     assert_one_line_failure(result, "only approved")
 
