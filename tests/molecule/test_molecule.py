@@ -1,0 +1,58 @@
+"""Run the Molecule scenarios (`molecule test -s NAME`) and assert that they pass.
+
+Needs root, podman + runc, the lab (`tre lab up`: the scenarios use its Samba DC) and the
+collections cache (scripts/fetch-collections.sh, run here if missing). Marker: molecule.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIOS = sorted(p.parent.name for p in (REPO / "molecule").glob("*/molecule.yml"))
+
+pytestmark = pytest.mark.molecule
+
+
+def molecule_env() -> dict[str, str]:
+    env = dict(os.environ)
+    venv_bin = str(Path(sys.executable).parent)
+    env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")  # molecule calls ansible-config
+    env.setdefault("ANSIBLE_FORCE_COLOR", "0")
+    env["PY_COLORS"] = "0"
+    env["NO_COLOR"] = "1"
+    return env
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _prerequisites():
+    if os.geteuid() != 0:
+        pytest.skip("Molecule scenarios need root (podman --privileged, loop mounts)")
+    if shutil.which("podman") is None:
+        pytest.skip("podman is not installed")
+    if not (REPO / "inventory/lab/group_vars/all.yml").is_file():
+        pytest.fail("the lab is not up (inventory/lab/ missing): run `tre lab up` first")
+    subprocess.run([str(REPO / "scripts/fetch-collections.sh")], check=True, cwd=REPO,
+                   env=molecule_env())
+
+
+def test_scenarios_found():
+    assert {"default", "lifecycle"} <= set(SCENARIOS)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_molecule_scenario(scenario):
+    started = time.monotonic()
+    proc = subprocess.run([str(Path(sys.executable).parent / "molecule"), "test", "-s", scenario],
+                          cwd=REPO, env=molecule_env(), capture_output=True, text=True)
+    took = time.monotonic() - started
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"molecule test -s {scenario} failed:\n{output[-8000:]}"
+    print(f"molecule test -s {scenario}: {took:.0f} s")
