@@ -31,7 +31,9 @@ def run_playbook(
             playbook=str(PLAYBOOKS / playbook),
             inventory=inventory if inventory is not None else local_inventory(),
             extravars=extravars,
-            envvars={"ANSIBLE_COLLECTIONS_PATH": str(collections)},
+            # ansible-runner drops a result bigger than MAX_EVENT_RES (700,000 characters) from
+            # its events; a first apply of hundreds of projects returns more than that
+            envvars={"ANSIBLE_COLLECTIONS_PATH": str(collections), "MAX_EVENT_RES": "100000000"},
             quiet=True,
         )
         elapsed = time.monotonic() - started
