@@ -43,12 +43,18 @@ def build(count: int, per_project: int) -> tuple[dict, dict]:
         sam = f"p{number}.bench"
         accounts[sam] = {"uid": 610000 + i, "gid": groups[members]}
         subjects = [SUBJECTS[(i + k) % len(SUBJECTS)] for k in range(per_project)]
-        projects.append({
-            "project": number,
-            "groups": {"members": {"name": members}, "observers": {"name": observers}},
-            "accounts": [{"sam": sam, "group": "members"}],
-            "storage": {"quota_bytes": 100 * 2**30, "workspace_quota_bytes": 2**30,
-                        "file_subjects": sorted(subjects)}})
+        projects.append(
+            {
+                "project": number,
+                "groups": {"members": {"name": members}, "observers": {"name": observers}},
+                "accounts": [{"sam": sam, "group": "members"}],
+                "storage": {
+                    "quota_bytes": 100 * 2**30,
+                    "workspace_quota_bytes": 2**30,
+                    "file_subjects": sorted(subjects),
+                },
+            }
+        )
     return {"projects": projects}, {"accounts": accounts, "groups": groups}
 
 
@@ -60,23 +66,27 @@ def naive_items(desired: dict, ids: dict, catalog: Path, roots: dict) -> list[di
         base = f"{roots['tre_projects_root']}/P{project['project']}"
         for path in (base, *(f"{base}/{f}" for f in ("export", "import", "OtherData"))):
             for gid, perms in zip(gids, ("rwx", "r-x"), strict=True):
-                items += [{"path": path, "gid": gid, "perms": perms, "default": d}
-                          for d in (False, True)]
+                items += [
+                    {"path": path, "gid": gid, "perms": perms, "default": d} for d in (False, True)
+                ]
         for subject in project["storage"]["file_subjects"]:
             for path in sorted((catalog / subject).rglob("*")) + [catalog / subject]:
                 for gid in gids:
-                    items.append({"path": str(path), "gid": gid, "perms": "r-X",
-                                  "default": False})
+                    items.append({"path": str(path), "gid": gid, "perms": "r-X", "default": False})
                     if path.is_dir():
-                        items.append({"path": str(path), "gid": gid, "perms": "r-X",
-                                      "default": True})
+                        items.append(
+                            {"path": str(path), "gid": gid, "perms": "r-X", "default": True}
+                        )
     return items
 
 
 def prepare(work: Path) -> tuple[dict, Path]:
     roots = {}
-    for name, key in (("projects", "tre_projects_root"), ("home", "tre_workspaces_root"),
-                      ("catalog", "tre_catalog_root")):
+    for name, key in (
+        ("projects", "tre_projects_root"),
+        ("home", "tre_workspaces_root"),
+        ("catalog", "tre_catalog_root"),
+    ):
         (work / name).mkdir(parents=True)
         roots[key] = str(work / name)
     for subject in SUBJECTS:
@@ -88,20 +98,28 @@ def prepare(work: Path) -> tuple[dict, Path]:
 
 
 def cleanup(work: Path) -> None:
-    subvolumes = [p for root in ("projects", "home") if (work / root).is_dir()
-                  for p in (work / root).iterdir() if p.stat().st_ino == 256]
+    subvolumes = [
+        p
+        for root in ("projects", "home")
+        if (work / root).is_dir()
+        for p in (work / root).iterdir()
+        if p.stat().st_ino == 256
+    ]
     for chunk in range(0, len(subvolumes), 200):
-        subprocess.run(["btrfs", "subvolume", "delete", *map(str, subvolumes[chunk:chunk + 200])],
-                       capture_output=True, check=False)
+        subprocess.run(
+            ["btrfs", "subvolume", "delete", *map(str, subvolumes[chunk : chunk + 200])],
+            capture_output=True,
+            check=False,
+        )
     subprocess.run(["btrfs", "subvolume", "sync", str(work)], capture_output=True, check=False)
-    subprocess.run(["btrfs", "qgroup", "clear-stale", str(work)], capture_output=True,
-                   check=False)
+    subprocess.run(["btrfs", "qgroup", "clear-stale", str(work)], capture_output=True, check=False)
     shutil.rmtree(work, ignore_errors=True)
 
 
 def reconcile(desired: dict, ids: dict, roots: dict) -> tuple[float, dict]:
     status, result, seconds = run_playbook(
-        "storage_reconcile.yml", {"tre_desired": desired, "tre_ids": ids, **roots})
+        "storage_reconcile.yml", {"tre_desired": desired, "tre_ids": ids, **roots}
+    )
     if status != "successful":
         raise SystemExit(f"tre_storage failed: {result.get('msg')}")
     return seconds, result
@@ -110,8 +128,8 @@ def reconcile(desired: dict, ids: dict, roots: dict) -> tuple[float, dict]:
 def naive(items: list[dict]) -> float:
     module = "acl" if (COLLECTIONS / "ansible_collections/ansible/posix").is_dir() else "command"
     status, result, seconds = run_playbook(
-        f"storage_naive_{'acl' if module == 'acl' else 'setfacl'}.yml",
-        {"tre_naive_items": items})
+        f"storage_naive_{'acl' if module == 'acl' else 'setfacl'}.yml", {"tre_naive_items": items}
+    )
     if status != "successful":
         raise SystemExit(f"naive run failed: {result.get('msg')}")
     return seconds, module
@@ -129,23 +147,31 @@ def main() -> None:
     try:
         roots, catalog = prepare(work)
         seconds, result = reconcile(desired, ids, roots)
-        print(f"setup: first apply of {args.projects} projects: {len(result['changes'])} "
-              f"changes, {result['stats']['operations']} operations in {seconds:.1f} s")
+        print(
+            f"setup: first apply of {args.projects} projects: {len(result['changes'])} "
+            f"changes, {result['stats']['operations']} operations in {seconds:.1f} s"
+        )
         seconds, result = reconcile(desired, ids, roots)
         assert not result["changed"], result["changes"][:3]
         stats = result["stats"]
-        print(f"batch: no-change reconcile, one tre_storage task: {seconds:.2f} s "
-              f"({stats['paths_read']} paths read, {stats['subvolumes_known']} subvolumes)")
+        print(
+            f"batch: no-change reconcile, one tre_storage task: {seconds:.2f} s "
+            f"({stats['paths_read']} paths read, {stats['subvolumes_known']} subvolumes)"
+        )
         items = naive_items(desired, ids, catalog, roots)
         one, module = naive(items[:1])
-        sample, _ = naive(items[:args.sample])
+        sample, _ = naive(items[: args.sample])
         per_item = (sample - one) / (args.sample - 1)
         extrapolated = one + per_item * (len(items) - 1)
-        print(f"naive ({module}, one loop item per path and entry): {args.sample} items "
-              f"{sample:.2f} s, 1 item {one:.2f} s -> {per_item:.3f} s/item; "
-              f"{len(items)} items (ACLs only, no quota tasks) ~ {extrapolated:.0f} s")
-        print(f"ratio naive/batch: {extrapolated / seconds:.0f}x (target >= 20); "
-              f"batch {'meets' if seconds < 20 else 'MISSES'} the 20 s budget")
+        print(
+            f"naive ({module}, one loop item per path and entry): {args.sample} items "
+            f"{sample:.2f} s, 1 item {one:.2f} s -> {per_item:.3f} s/item; "
+            f"{len(items)} items (ACLs only, no quota tasks) ~ {extrapolated:.0f} s"
+        )
+        print(
+            f"ratio naive/batch: {extrapolated / seconds:.0f}x (target >= 20); "
+            f"batch {'meets' if seconds < 20 else 'MISSES'} the 20 s budget"
+        )
     finally:
         cleanup(work)
 

@@ -30,14 +30,24 @@ OTHER_REVISION = "6102" + "cd" * 30
 
 
 def desired(revision: str) -> dict:
-    return {"today": "2026-11-27", "projects": [{
-        "project": "6102",
-        "ossc": {"researchers": [{"person": "jdevries", "name": "Jan de Vries",
-                                  "email": "j.devries@uu.nl"},
-                                 {"person": "aamber", "name": "Anna Ämber",
-                                  "email": "a.amber@vu.nl"}],
-                 "start": "2026-09-01", "end": "2027-08-31",
-                 "destruction_deadline": "2027-09-10", "revision": revision}}]}
+    return {
+        "today": "2026-11-27",
+        "projects": [
+            {
+                "project": "6102",
+                "ossc": {
+                    "researchers": [
+                        {"person": "jdevries", "name": "Jan de Vries", "email": "j.devries@uu.nl"},
+                        {"person": "aamber", "name": "Anna Ämber", "email": "a.amber@vu.nl"},
+                    ],
+                    "start": "2026-09-01",
+                    "end": "2027-08-31",
+                    "destruction_deadline": "2027-09-10",
+                    "revision": revision,
+                },
+            }
+        ],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +57,14 @@ def gateway(request) -> dict:
         settings = json.loads(dev)
     else:
         inv = request.getfixturevalue("lab_inventory")
-        settings = {"host": inv.ossc_host, "port": inv.ossc_port, "user": inv.ossc_user,
-                    "key_file": str(inv.ossc_key_file), "known_hosts": str(inv.ossc_known_hosts),
-                    "inbox": inv.ossc_inbox}
+        settings = {
+            "host": inv.ossc_host,
+            "port": inv.ossc_port,
+            "user": inv.ossc_user,
+            "key_file": str(inv.ossc_key_file),
+            "known_hosts": str(inv.ossc_known_hosts),
+            "inbox": inv.ossc_inbox,
+        }
     yield settings
     with _sftp(settings) as sftp:
         for name in sftp.listdir(settings["inbox"]):
@@ -62,9 +77,14 @@ class _sftp:
         self.client = paramiko.SSHClient()
         self.client.load_host_keys(settings["known_hosts"])
         self.client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        self.client.connect(settings["host"], port=int(settings["port"]),
-                            username=settings["user"], key_filename=settings["key_file"],
-                            allow_agent=False, look_for_keys=False)
+        self.client.connect(
+            settings["host"],
+            port=int(settings["port"]),
+            username=settings["user"],
+            key_filename=settings["key_file"],
+            allow_agent=False,
+            look_for_keys=False,
+        )
 
     def __enter__(self) -> paramiko.SFTPClient:
         return self.client.open_sftp()
@@ -109,12 +129,13 @@ def test_manifest_arrives_once_and_verifies(gateway: dict) -> None:
 
 
 @pytest.mark.parametrize("case", ["wrong", "unknown"])
-def test_bad_host_key_fails_and_uploads_nothing(gateway: dict, tmp_path: Path,
-                                                case: str) -> None:
+def test_bad_host_key_fails_and_uploads_nothing(gateway: dict, tmp_path: Path, case: str) -> None:
     known = tmp_path / "known_hosts"
     if case == "wrong":
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                        str(tmp_path / "other")], check=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")],
+            check=True,
+        )
         key = (tmp_path / "other.pub").read_text().split()[:2]
         known.write_text(f"[{gateway['host']}]:{gateway['port']} {' '.join(key)}\n")
     else:

@@ -21,20 +21,38 @@ pytestmark = pytest.mark.lab
 ALICE, BOB = (600011, 600111), (600012, 600112)  # researcher, observer: (uid, gid)
 MEMBERS, OBSERVERS, FOREIGN = 600111, 600112, 600199
 QUOTA = 8 * 2**20
-IDS = {"accounts": {"p6101.alice": {"uid": ALICE[0], "gid": ALICE[1]},
-                    "p6101.bob": {"uid": BOB[0], "gid": BOB[1]}},
-       "groups": {"p6101-members": MEMBERS, "p6101-observers": OBSERVERS}}
+IDS = {
+    "accounts": {
+        "p6101.alice": {"uid": ALICE[0], "gid": ALICE[1]},
+        "p6101.bob": {"uid": BOB[0], "gid": BOB[1]},
+    },
+    "groups": {"p6101-members": MEMBERS, "p6101-observers": OBSERVERS},
+}
 
 
 def desired(subjects: list[str], quota: int = QUOTA) -> dict:
-    return {"today": "2026-11-27", "projects": [{
-        "project": "6101", "ou": "P6101",
-        "groups": {"members": {"name": "p6101-members"},
-                   "observers": {"name": "p6101-observers"}},
-        "accounts": [{"sam": "p6101.alice", "group": "members"},
-                     {"sam": "p6101.bob", "group": "observers"}],
-        "storage": {"quota_bytes": quota, "workspace_quota_bytes": 2 * 2**20,
-                    "file_subjects": subjects}}]}
+    return {
+        "today": "2026-11-27",
+        "projects": [
+            {
+                "project": "6101",
+                "ou": "P6101",
+                "groups": {
+                    "members": {"name": "p6101-members"},
+                    "observers": {"name": "p6101-observers"},
+                },
+                "accounts": [
+                    {"sam": "p6101.alice", "group": "members"},
+                    {"sam": "p6101.bob", "group": "observers"},
+                ],
+                "storage": {
+                    "quota_bytes": quota,
+                    "workspace_quota_bytes": 2 * 2**20,
+                    "file_subjects": subjects,
+                },
+            }
+        ],
+    }
 
 
 class Env:
@@ -43,10 +61,16 @@ class Env:
         self.project = f"{roots['tre_projects_root']}/P6101"
         self.catalog = roots["tre_catalog_root"]
 
-    def run(self, subjects: list[str], check: bool = False, quota: int = QUOTA,
-            force: bool = False) -> tuple[str, dict]:
-        extravars = {"tre_desired": desired(subjects, quota), "tre_ids": IDS,
-                     "tre_check": check, "tre_force": force, **self.roots}
+    def run(
+        self, subjects: list[str], check: bool = False, quota: int = QUOTA, force: bool = False
+    ) -> tuple[str, dict]:
+        extravars = {
+            "tre_desired": desired(subjects, quota),
+            "tre_ids": IDS,
+            "tre_check": check,
+            "tre_force": force,
+            **self.roots,
+        }
         status, result, _ = run_playbook("storage_reconcile.yml", extravars, self.inventory)
         return status, result
 
@@ -73,9 +97,11 @@ def env(request) -> Env:
     else:
         inv = request.getfixturevalue("lab_inventory")
         subjects = sorted(p.name for p in Path(inv.catalog_root).iterdir() if p.is_dir())[:2]
-        roots = {"tre_projects_root": str(inv.projects_root),
-                 "tre_workspaces_root": str(inv.workspaces_root),
-                 "tre_catalog_root": str(inv.catalog_root)}
+        roots = {
+            "tre_projects_root": str(inv.projects_root),
+            "tre_workspaces_root": str(inv.workspaces_root),
+            "tre_catalog_root": str(inv.catalog_root),
+        }
         environment = Env(str(inv.path), roots, subjects)
     # a foreign project's entry on the first subject: must survive every run of ours
     first = f"{environment.catalog}/{environment.subjects[0]}"
@@ -83,14 +109,17 @@ def env(request) -> Env:
     yield environment
     environment.run([])  # revoke our gids from every subject
     subprocess.run(["setfacl", "-x", f"g:{FOREIGN}", first], check=False)
-    for path in (environment.project, *(f"{environment.roots['tre_workspaces_root']}/{sam}"
-                                        for sam in IDS["accounts"])):
+    for path in (
+        environment.project,
+        *(f"{environment.roots['tre_workspaces_root']}/{sam}" for sam in IDS["accounts"]),
+    ):
         subprocess.run(["btrfs", "subvolume", "delete", path], capture_output=True, check=False)
 
 
 def _getfacl(path: str) -> str:
-    return subprocess.run(["getfacl", "-n", "-p", path], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["getfacl", "-n", "-p", path], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_check_apply_idempotent(env: Env) -> None:
@@ -130,8 +159,15 @@ def test_researcher_and_observer_access(env: Env) -> None:
 
 
 def test_write_past_quota_fails(env: Env) -> None:
-    rc, err = run_as(*ALICE, "dd", "if=/dev/zero", f"of={env.project}/import/big.bin",
-                     "bs=1M", f"count={2 * QUOTA // 2**20}", "conv=fsync")
+    rc, err = run_as(
+        *ALICE,
+        "dd",
+        "if=/dev/zero",
+        f"of={env.project}/import/big.bin",
+        "bs=1M",
+        f"count={2 * QUOTA // 2**20}",
+        "conv=fsync",
+    )
     assert rc != 0 and "Disk quota exceeded" in err
 
 
@@ -139,7 +175,8 @@ def test_raise_shows_exactly_one_quota_change(env: Env) -> None:
     status, result = env.run(env.subjects[:1], check=True, quota=2 * QUOTA)
     assert status == "successful"
     assert [(c["kind"], c["op"], c["after"]) for c in result["changes"]] == [
-        ("quota", "raise", 2 * QUOTA)]
+        ("quota", "raise", 2 * QUOTA)
+    ]
 
 
 def test_lowering_under_usage_warns_then_refuses_unless_forced(env: Env) -> None:

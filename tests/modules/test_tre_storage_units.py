@@ -29,20 +29,28 @@ from ansible_collections.tre.secenv.plugins.module_utils import (  # noqa: E402
 
 # getfacl: user::rwx group::r-x group:600001:rwx mask::rwx other::r-x (read from a real file)
 REAL_XATTR = bytes.fromhex(
-    "0200000001000700ffffffff04000500ffffffff08000700c127090010000700ffffffff20000500ffffffff")
+    "0200000001000700ffffffff04000500ffffffff08000700c127090010000700ffffffff20000500ffffffff"
+)
 
 
 # ---- ACL codec -------------------------------------------------------------------------------
 
+
 def test_parse_real_xattr_and_roundtrip() -> None:
     parsed = acl.parse_acl(REAL_XATTR)
-    assert acl.format_acl(parsed) == (
-        "user::rwx,group::r-x,group:600001:rwx,mask::rwx,other::r-x")
+    assert acl.format_acl(parsed) == ("user::rwx,group::r-x,group:600001:rwx,mask::rwx,other::r-x")
     assert acl.encode_acl(parsed) == REAL_XATTR
 
 
-@pytest.mark.parametrize("data", [b"", b"\x01\x00\x00\x00", REAL_XATTR[:-1],
-                                  b"\x02\x00\x00\x00" + b"\x40\x00\x07\x00\xff\xff\xff\xff"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x01\x00\x00\x00",
+        REAL_XATTR[:-1],
+        b"\x02\x00\x00\x00" + b"\x40\x00\x07\x00\xff\xff\xff\xff",
+    ],
+)
 def test_parse_rejects_malformed(data: bytes) -> None:
     with pytest.raises(acl.AclError):
         acl.parse_acl(data)
@@ -51,7 +59,8 @@ def test_parse_rejects_malformed(data: bytes) -> None:
 def test_with_mask_is_union_of_group_class_and_dropped_without_named() -> None:
     base = [(acl.USER_OBJ, None, 7), (acl.GROUP_OBJ, None, 0), (acl.OTHER, None, 0)]
     assert acl.format_acl(acl.with_mask([*base, (acl.GROUP, 5, 5)])) == (
-        "user::rwx,group::---,group:5:r-x,mask::r-x,other::---")
+        "user::rwx,group::---,group:5:r-x,mask::r-x,other::---"
+    )
     assert acl.with_mask([*base, (acl.MASK, None, 7)]) == acl.canonical(base)
 
 
@@ -67,9 +76,17 @@ def test_merge_groups_touches_only_managed_gids() -> None:
     assert (acl.GROUP, 600001, 7) in revoked
 
 
-@pytest.mark.parametrize(("text", "is_dir", "mode", "bits"), [
-    ("r-X", True, 0o700, 5), ("r-X", False, 0o644, 4), ("r-X", False, 0o755, 5),
-    ("rwX", False, 0o600, 6), ("rwx", False, 0o600, 7), ("---", True, 0, 0)])
+@pytest.mark.parametrize(
+    ("text", "is_dir", "mode", "bits"),
+    [
+        ("r-X", True, 0o700, 5),
+        ("r-X", False, 0o644, 4),
+        ("r-X", False, 0o755, 5),
+        ("rwX", False, 0o600, 6),
+        ("rwx", False, 0o600, 7),
+        ("---", True, 0, 0),
+    ],
+)
 def test_parse_perm_capital_x(text: str, is_dir: bool, mode: int, bits: int) -> None:
     assert acl.parse_perm(text, is_dir, mode) == bits
 
@@ -96,17 +113,24 @@ ID 259 gen 11 top level 5 path <FS_TREE>/data/x
 MOUNTINFO = (
     "43 27 0:39 / /srv/tre rw,relatime - btrfs /dev/loop0 rw,subvolid=5,subvol=/\n"
     "44 27 0:40 /@data /srv/data\\040x rw - btrfs /dev/loop1 rw,subvolid=256,subvol=/@data\n"
-    "45 27 0:41 / /srv/plain rw - ext4 /dev/sda1 rw\n")
+    "45 27 0:41 / /srv/plain rw - ext4 /dev/sda1 rw\n"
+)
 
 
 def test_parse_qgroup_show_level0_only() -> None:
     assert btrfs.parse_qgroup_show(QGROUP_SHOW) == {
-        5: (16384, None), 257: (10485760, 20971520), 258: (16384, None)}
+        5: (16384, None),
+        257: (10485760, 20971520),
+        258: (16384, None),
+    }
 
 
 def test_parse_subvolume_list_keeps_spaces() -> None:
     assert btrfs.parse_subvolume_list(SUBVOLUME_LIST) == {
-        257: "projects/P6001", 258: "home/p6001.a b", 259: "data/x"}
+        257: "projects/P6001",
+        258: "home/p6001.a b",
+        259: "data/x",
+    }
 
 
 def test_mountinfo_and_path_mapping() -> None:
@@ -135,24 +159,48 @@ def test_backend_runs_each_command_once(tmp_path: Path) -> None:
 
 # ---- validation ------------------------------------------------------------------------------
 
+
 def desired(**storage) -> dict:
-    return {"projects": [{
-        "project": "6001",
-        "groups": {"members": {"name": "p6001-members"}, "observers": {"name": "p6001-obs"}},
-        "accounts": [{"sam": "p6001.alice"}],
-        "storage": {"quota_bytes": 100, "workspace_quota_bytes": 10,
-                    "file_subjects": ["SUBA"], **storage}}]}
+    return {
+        "projects": [
+            {
+                "project": "6001",
+                "groups": {
+                    "members": {"name": "p6001-members"},
+                    "observers": {"name": "p6001-obs"},
+                },
+                "accounts": [{"sam": "p6001.alice"}],
+                "storage": {
+                    "quota_bytes": 100,
+                    "workspace_quota_bytes": 10,
+                    "file_subjects": ["SUBA"],
+                    **storage,
+                },
+            }
+        ]
+    }
 
 
-IDS = {"accounts": {"p6001.alice": {"uid": 600001, "gid": 600101}},
-       "groups": {"p6001-members": 600101, "p6001-obs": 600102}}
+IDS = {
+    "accounts": {"p6001.alice": {"uid": 600001, "gid": 600101}},
+    "groups": {"p6001-members": 600101, "p6001-obs": 600102},
+}
 
 
-@pytest.mark.parametrize(("path", "value"), [
-    (("project",), "06001"), (("project",), "60a1"), (("accounts", 0, "sam"), ".."),
-    (("accounts", 0, "sam"), "../etc"), (("accounts", 0, "sam"), "A"),
-    (("storage", "file_subjects", 0), "suba"), (("storage", "file_subjects", 0), "SUB/A"),
-    (("storage", "quota_bytes"), 0), (("storage", "quota_bytes"), True)])
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("project",), "06001"),
+        (("project",), "60a1"),
+        (("accounts", 0, "sam"), ".."),
+        (("accounts", 0, "sam"), "../etc"),
+        (("accounts", 0, "sam"), "A"),
+        (("storage", "file_subjects", 0), "suba"),
+        (("storage", "file_subjects", 0), "SUB/A"),
+        (("storage", "quota_bytes"), 0),
+        (("storage", "quota_bytes"), True),
+    ],
+)
 def test_normalize_rejects_unsafe_identifiers(path: tuple, value: object) -> None:
     data = desired()
     target = data["projects"][0]
@@ -184,8 +232,12 @@ def test_child_refuses_symlink_escape(tmp_path: Path) -> None:
 LAYOUT = plan_mod.Layout("/p", "/h", "/c")
 
 
-def converged(spec: spec_mod.ProjectSpec, usage: int = 0, limit: int | None = None,
-              extra_subject_gids: dict[int, int] | None = None) -> plan_mod.Actual:
+def converged(
+    spec: spec_mod.ProjectSpec,
+    usage: int = 0,
+    limit: int | None = None,
+    extra_subject_gids: dict[int, int] | None = None,
+) -> plan_mod.Actual:
     """The actual state after a successful apply of ``spec`` (optionally edited)."""
     pacl = plan_mod.project_acl(spec)
     paths: dict = {"/p/P6001": spec_mod.PathState(True, 0, 0, 0o770, pacl, pacl)}
@@ -195,12 +247,17 @@ def converged(spec: spec_mod.ProjectSpec, usage: int = 0, limit: int | None = No
     paths["/h/p6001.alice"] = spec_mod.PathState(True, 600001, 600101, 0o770, wacl, wacl)
     base = [(acl.USER_OBJ, None, 7), (acl.GROUP_OBJ, None, 5), (acl.OTHER, None, 0)]
     granted = acl.with_mask([*base, (acl.GROUP, 600101, 5), (acl.GROUP, 600102, 5)])
-    other = acl.with_mask([*base, *((acl.GROUP, g, p) for g, p in
-                                    (extra_subject_gids or {}).items())])
-    catalog = {"SUBA": [("/c/SUBA", spec_mod.PathState(True, 0, 0, 0o750, granted, granted))],
-               "SUBB": [("/c/SUBB", spec_mod.PathState(True, 0, 0, 0o750, other, other))]}
-    quotas = {"/p/P6001": (usage, limit if limit is not None else spec.quota_bytes),
-              "/h/p6001.alice": (0, spec.workspace_quota_bytes)}
+    other = acl.with_mask(
+        [*base, *((acl.GROUP, g, p) for g, p in (extra_subject_gids or {}).items())]
+    )
+    catalog = {
+        "SUBA": [("/c/SUBA", spec_mod.PathState(True, 0, 0, 0o750, granted, granted))],
+        "SUBB": [("/c/SUBB", spec_mod.PathState(True, 0, 0, 0o750, other, other))],
+    }
+    quotas = {
+        "/p/P6001": (usage, limit if limit is not None else spec.quota_bytes),
+        "/h/p6001.alice": (0, spec.workspace_quota_bytes),
+    }
     return plan_mod.Actual(paths, quotas, catalog, {"/p/P6001", "/h/p6001.alice"})
 
 
@@ -212,8 +269,7 @@ def test_new_project_plan_orders_raise_before_acl_and_mkdir_after_subvolume() ->
     assert ("subvolume", "create") in kinds and ("workspace", "create") in kinds
     assert ("catalog_acl", "grant") in kinds
     names = [op[0] for _phase, ops, _ in plan.ordered_steps() for op in ops]
-    assert names.index("subvol") < names.index("limit") < names.index("mkdir") < \
-        names.index("acl")
+    assert names.index("subvol") < names.index("limit") < names.index("mkdir") < names.index("acl")
 
 
 def test_converged_state_plans_nothing() -> None:
@@ -226,7 +282,8 @@ def test_raise_is_exactly_one_quota_change() -> None:
     (spec,) = spec_mod.normalize(desired(quota_bytes=200), IDS)
     plan = plan_mod.plan_projects([spec], LAYOUT, converged(spec, limit=100), force=False)
     assert [(c["kind"], c["op"], c["before"], c["after"]) for c in plan.changes] == [
-        ("quota", "raise", 100, 200)]
+        ("quota", "raise", 100, 200)
+    ]
     assert plan.ordered_steps()[0][0] == plan_mod.RAISE
 
 
@@ -251,7 +308,8 @@ def test_catalog_revokes_run_gids_on_unlisted_subject_and_keeps_foreign() -> Non
     actual = converged(spec, extra_subject_gids={600101: 5, 999: 5})
     plan = plan_mod.plan_projects([spec], LAYOUT, actual, force=False)
     assert [(c["kind"], c["op"], c["name"]) for c in plan.changes] == [
-        ("catalog_acl", "revoke", "SUBB")]
+        ("catalog_acl", "revoke", "SUBB")
+    ]
     (_phase, ops, _idx) = plan.steps[0]
     (_op, path, access, default, _is_dir) = ops[0]
     assert path == "/c/SUBB"
@@ -282,11 +340,15 @@ def test_plain_directory_where_subvolume_expected_is_an_error() -> None:
 
 # ---- OSSC manifest ---------------------------------------------------------------------------
 
+
 def ossc_project(**ossc) -> dict:
-    base = {"researchers": [{"person": "jdevries", "name": "Jan de Vries",
-                             "email": "j.devries@uu.nl"}],
-            "start": "2026-09-01", "end": "2027-08-31", "destruction_deadline": "2027-09-10",
-            "revision": "0123456789abcdef" * 4}
+    base = {
+        "researchers": [{"person": "jdevries", "name": "Jan de Vries", "email": "j.devries@uu.nl"}],
+        "start": "2026-09-01",
+        "end": "2027-08-31",
+        "destruction_deadline": "2027-09-10",
+        "revision": "0123456789abcdef" * 4,
+    }
     return {"project": "6001", "ossc": {**base, **ossc}}
 
 
@@ -301,12 +363,16 @@ def test_manifest_checksum_verifies_and_name_is_per_revision() -> None:
         manifest.verify(tampered)
 
 
-@pytest.mark.parametrize("ossc", [{"revision": "../x"}, {"end": "31-08-2027"},
-                                  {"researchers": []},
-                                  {"researchers": [{"person": "a1", "name": "x\ny",
-                                                    "email": "a@b.nl"}]},
-                                  {"researchers": [{"person": "ab", "name": "x",
-                                                    "email": "nope"}]}])
+@pytest.mark.parametrize(
+    "ossc",
+    [
+        {"revision": "../x"},
+        {"end": "31-08-2027"},
+        {"researchers": []},
+        {"researchers": [{"person": "a1", "name": "x\ny", "email": "a@b.nl"}]},
+        {"researchers": [{"person": "ab", "name": "x", "email": "nope"}]},
+    ],
+)
 def test_manifest_rejects_bad_input(ossc: dict) -> None:
     with pytest.raises(manifest.ManifestError):
         manifest.build_body(ossc_project(**ossc))

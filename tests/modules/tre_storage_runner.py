@@ -51,6 +51,8 @@ def run_as(uid: int, gid: int, *argv: str) -> tuple[int, str]:
 
     proc = subprocess.run(
         ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--", *argv],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return proc.returncode, proc.stderr.strip()

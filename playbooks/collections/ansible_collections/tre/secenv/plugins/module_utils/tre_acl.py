@@ -29,8 +29,14 @@ _UNDEFINED_ID = 0xFFFFFFFF
 _HEADER = struct.Struct("<I")
 _ENTRY = struct.Struct("<HHI")
 _NAMED = (USER, GROUP)
-_TAG_NAMES = {USER_OBJ: "user", USER: "user", GROUP_OBJ: "group", GROUP: "group",
-              MASK: "mask", OTHER: "other"}
+_TAG_NAMES = {
+    USER_OBJ: "user",
+    USER: "user",
+    GROUP_OBJ: "group",
+    GROUP: "group",
+    MASK: "mask",
+    OTHER: "other",
+}
 
 Entry = tuple[int, int | None, int]
 Acl = tuple[Entry, ...]
@@ -107,8 +113,13 @@ def parse_perm(text: str, is_dir: bool, mode: int) -> int:
 
 def minimal_from_mode(mode: int) -> Acl:
     """The ACL a file without an access ACL xattr has: its mode bits."""
-    return canonical([(USER_OBJ, None, (mode >> 6) & 7), (GROUP_OBJ, None, (mode >> 3) & 7),
-                      (OTHER, None, mode & 7)])
+    return canonical(
+        [
+            (USER_OBJ, None, (mode >> 6) & 7),
+            (GROUP_OBJ, None, (mode >> 3) & 7),
+            (OTHER, None, mode & 7),
+        ]
+    )
 
 
 def with_mask(entries) -> Acl:

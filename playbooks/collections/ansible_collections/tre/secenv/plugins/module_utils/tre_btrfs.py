@@ -49,7 +49,7 @@ def parse_subvolume_list(text: str) -> dict[int, str]:
         if match:
             path = match.group(2)
             if path.startswith("<FS_TREE>/"):
-                path = path[len("<FS_TREE>/"):]
+                path = path[len("<FS_TREE>/") :]
             result[int(match.group(1))] = path
     return result
 
@@ -85,7 +85,7 @@ def map_paths(ids_paths: dict[int, str], mount_root: str, mountpoint: str) -> di
         if root:
             if not rel.startswith(root + "/"):
                 continue
-            rel = rel[len(root) + 1:]
+            rel = rel[len(root) + 1 :]
         result[ident] = os.path.join(mountpoint, rel)
     return result
 
@@ -115,16 +115,22 @@ class BtrfsQuota:
             with open("/proc/self/mountinfo", encoding="utf-8") as handle:
                 mount_root, fstype = parse_mountinfo(handle.read(), mountpoint) or ("/", "")
             if fstype != "btrfs":
-                raise QuotaError(f"{root} is on {fstype or 'an unknown'} file system at "
-                                 f"{mountpoint}, not btrfs")
-            paths = map_paths(parse_subvolume_list(self._call("subvolume", "list", mountpoint)),
-                              mount_root, mountpoint)
+                raise QuotaError(
+                    f"{root} is on {fstype or 'an unknown'} file system at {mountpoint}, not btrfs"
+                )
+            paths = map_paths(
+                parse_subvolume_list(self._call("subvolume", "list", mountpoint)),
+                mount_root,
+                mountpoint,
+            )
             try:
                 groups = parse_qgroup_show(
-                    self._call("qgroup", "show", "-re", "--raw", "--sync", mountpoint))
+                    self._call("qgroup", "show", "-re", "--raw", "--sync", mountpoint)
+                )
             except QuotaError as exc:
-                raise QuotaError(f"cannot read qgroups of {mountpoint} (quota enabled?): "
-                                 f"{exc}") from None
+                raise QuotaError(
+                    f"cannot read qgroups of {mountpoint} (quota enabled?): {exc}"
+                ) from None
             self._cache[mountpoint] = {
                 path: groups.get(ident, (0, None)) for ident, path in paths.items()
             }

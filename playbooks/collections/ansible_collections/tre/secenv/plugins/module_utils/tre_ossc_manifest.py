@@ -22,8 +22,10 @@ PROJECT_RE = re.compile(r"^[1-9][0-9]{0,7}$")
 PERSON_RE = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 REVISION_RE = re.compile(r"^[0-9a-f]{16,64}$")
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\"<>,;:()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}"
-                      r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
+EMAIL_RE = re.compile(
+    r"^[^@\s\x00-\x1f\"<>,;:()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}"
+    r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 INBOX_RE = re.compile(r"^[A-Za-z0-9_./-]{1,200}$")
 
@@ -39,8 +41,12 @@ def _check(pattern: re.Pattern, value: object, what: str) -> str:
 
 
 def _text(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value.strip() or _CONTROL.search(value) or \
-            len(value) > 200:
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or _CONTROL.search(value)
+        or len(value) > 200
+    ):
         raise ManifestError(f"invalid {what}")
     return value
 
@@ -51,11 +57,13 @@ def build_body(project: dict) -> dict:
     ossc = project.get("ossc") or {}
     researchers = []
     for person in ossc.get("researchers") or []:
-        researchers.append({
-            "id": _check(PERSON_RE, person.get("person"), f"researcher id in P{number}"),
-            "name": _text(person.get("name"), f"researcher name in P{number}"),
-            "email": _check(EMAIL_RE, person.get("email"), f"researcher email in P{number}"),
-        })
+        researchers.append(
+            {
+                "id": _check(PERSON_RE, person.get("person"), f"researcher id in P{number}"),
+                "name": _text(person.get("name"), f"researcher name in P{number}"),
+                "email": _check(EMAIL_RE, person.get("email"), f"researcher email in P{number}"),
+            }
+        )
     if not researchers:
         raise ManifestError(f"project {number}: ossc has no researchers")
     body = {
@@ -63,12 +71,16 @@ def build_body(project: dict) -> dict:
         "project": number,
         "purpose": "OSSC",
         "researchers": sorted(researchers, key=lambda r: r["id"]),
-        "period": {"start": _check(DATE_RE, ossc.get("start"), f"ossc start of P{number}"),
-                   "end": _check(DATE_RE, ossc.get("end"), f"ossc end of P{number}")},
-        "destruction_deadline": _check(DATE_RE, ossc.get("destruction_deadline"),
-                                       f"ossc destruction_deadline of P{number}"),
-        "contract_revision": _check(REVISION_RE, ossc.get("revision"),
-                                    f"contract revision of P{number}"),
+        "period": {
+            "start": _check(DATE_RE, ossc.get("start"), f"ossc start of P{number}"),
+            "end": _check(DATE_RE, ossc.get("end"), f"ossc end of P{number}"),
+        },
+        "destruction_deadline": _check(
+            DATE_RE, ossc.get("destruction_deadline"), f"ossc destruction_deadline of P{number}"
+        ),
+        "contract_revision": _check(
+            REVISION_RE, ossc.get("revision"), f"contract revision of P{number}"
+        ),
     }
     return body
 

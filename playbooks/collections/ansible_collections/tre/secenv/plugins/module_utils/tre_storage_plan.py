@@ -83,15 +83,27 @@ def _gid(gid: int | None, name: str) -> int | str:
 
 
 def project_acl(spec: ProjectSpec) -> Acl:
-    entries = [(USER_OBJ, None, RWX), (GROUP_OBJ, None, NONE), (OTHER, None, NONE),
-               (GROUP, _gid(spec.members_gid, spec.members), RWX),
-               (GROUP, _gid(spec.observers_gid, spec.observers), RX), (MASK, None, RWX)]
+    entries = [
+        (USER_OBJ, None, RWX),
+        (GROUP_OBJ, None, NONE),
+        (OTHER, None, NONE),
+        (GROUP, _gid(spec.members_gid, spec.members), RWX),
+        (GROUP, _gid(spec.observers_gid, spec.observers), RX),
+        (MASK, None, RWX),
+    ]
     return canonical(entries)
 
 
 def workspace_acl(uid: int | str) -> Acl:
-    return canonical([(USER_OBJ, None, RWX), (USER, uid, RWX), (GROUP_OBJ, None, NONE),
-                      (MASK, None, RWX), (OTHER, None, NONE)])
+    return canonical(
+        [
+            (USER_OBJ, None, RWX),
+            (USER, uid, RWX),
+            (GROUP_OBJ, None, NONE),
+            (MASK, None, RWX),
+            (OTHER, None, NONE),
+        ]
+    )
 
 
 def _acl_text(access: Acl | None, default: Acl | None) -> str:
@@ -102,45 +114,105 @@ def _pending(*values) -> bool:
     return any(isinstance(v, str) for acl in values if acl for _t, v, _p in acl)
 
 
-def _quota(plan: Plan, spec: ProjectSpec, kind_name: str, path: str, want: int,
-           actual: Actual, force: bool) -> None:
+def _quota(
+    plan: Plan, spec: ProjectSpec, kind_name: str, path: str, want: int, actual: Actual, force: bool
+) -> None:
     usage, limit = actual.quotas.get(path, (0, None))
     if limit == want:
         return
     if limit is not None and want > limit:
-        plan.add(RAISE, [("limit", path, want)], project=spec.project, op="raise", kind="quota",
-                 name=kind_name, path=path, before=limit, after=want)
+        plan.add(
+            RAISE,
+            [("limit", path, want)],
+            project=spec.project,
+            op="raise",
+            kind="quota",
+            name=kind_name,
+            path=path,
+            before=limit,
+            after=want,
+        )
         return
     op = "set" if limit is None else "lower"
     if want <= usage:
-        message = (f"project {spec.project}: lowering the limit of {path} to {want} bytes is "
-                   f"below its usage of {usage} bytes (writes would be blocked)")
-        plan.warnings.append(message + ("; applied because force is set" if force else
-                                        "; refused unless force: true"))
+        message = (
+            f"project {spec.project}: lowering the limit of {path} to {want} bytes is "
+            f"below its usage of {usage} bytes (writes would be blocked)"
+        )
+        plan.warnings.append(
+            message
+            + ("; applied because force is set" if force else "; refused unless force: true")
+        )
         if not force:
             plan.blocked.append(message)
-    plan.add(LOWER, [("limit", path, want)], project=spec.project, op=op, kind="quota",
-             name=kind_name, path=path, before=limit, after=want)
+    plan.add(
+        LOWER,
+        [("limit", path, want)],
+        project=spec.project,
+        op=op,
+        kind="quota",
+        name=kind_name,
+        path=path,
+        before=limit,
+        after=want,
+    )
 
 
-def _folder(plan: Plan, spec: ProjectSpec, path: str, name: str, state: PathState | None,
-            owner: tuple, access: Acl, default: Acl | None, kind: str, is_unit: bool,
-            quota: int, actual: Actual, force: bool) -> None:
+def _folder(
+    plan: Plan,
+    spec: ProjectSpec,
+    path: str,
+    name: str,
+    state: PathState | None,
+    owner: tuple,
+    access: Acl,
+    default: Acl | None,
+    kind: str,
+    is_unit: bool,
+    quota: int,
+    actual: Actual,
+    force: bool,
+) -> None:
     """One managed directory: exists (subvolume or folder), owner, exact ACL."""
     project = spec.project
     owner_text = f"{owner[0]}:{owner[1]}"
     chown = [] if _pending([(0, owner[0], 0), (0, owner[1], 0)]) else [("chown", path, *owner)]
     if state is None:
         if is_unit:
-            plan.add(CREATE, [("subvol", path), *chown], project=project, op="create",
-                     kind=kind, name=name, path=path, before=None,
-                     after=f"subvolume owner {owner_text}")
-            plan.add(RAISE, [("limit", path, quota)], project=project, op="set", kind="quota",
-                     name=name, path=path, before=None, after=quota)
+            plan.add(
+                CREATE,
+                [("subvol", path), *chown],
+                project=project,
+                op="create",
+                kind=kind,
+                name=name,
+                path=path,
+                before=None,
+                after=f"subvolume owner {owner_text}",
+            )
+            plan.add(
+                RAISE,
+                [("limit", path, quota)],
+                project=project,
+                op="set",
+                kind="quota",
+                name=name,
+                path=path,
+                before=None,
+                after=quota,
+            )
         else:
-            plan.add(MKDIR, [("mkdir", path), *chown], project=project, op="create",
-                     kind="folder", name=name, path=path, before=None,
-                     after=f"directory owner {owner_text}")
+            plan.add(
+                MKDIR,
+                [("mkdir", path), *chown],
+                project=project,
+                op="create",
+                kind="folder",
+                name=name,
+                path=path,
+                before=None,
+                after=f"directory owner {owner_text}",
+            )
     else:
         if not state.is_dir:
             plan.errors.append(f"{path} exists and is not a directory")
@@ -151,36 +223,90 @@ def _folder(plan: Plan, spec: ProjectSpec, path: str, name: str, state: PathStat
         if is_unit:
             _quota(plan, spec, name, path, quota, actual, force)
         if (state.uid, state.gid) != owner:
-            plan.add(OWNER, chown, project=project, op="update",
-                     kind="workspace" if kind == "workspace" else "folder", name=name,
-                     path=path, before=f"owner {state.uid}:{state.gid}",
-                     after=f"owner {owner_text}")
+            plan.add(
+                OWNER,
+                chown,
+                project=project,
+                op="update",
+                kind="workspace" if kind == "workspace" else "folder",
+                name=name,
+                path=path,
+                before=f"owner {state.uid}:{state.gid}",
+                after=f"owner {owner_text}",
+            )
     before = None if state is None else _acl_text(state.access, state.default)
     if state is None or state.access != access or state.default != default:
         ops = [] if _pending(access, default) else [("acl", path, access, default, True)]
-        plan.add(ACL, ops, project=project, op="set", kind="acl", name=name, path=path,
-                 before=before, after=_acl_text(access, default))
+        plan.add(
+            ACL,
+            ops,
+            project=project,
+            op="set",
+            kind="acl",
+            name=name,
+            path=path,
+            before=before,
+            after=_acl_text(access, default),
+        )
 
 
-def plan_projects(specs: list[ProjectSpec], layout: Layout, actual: Actual,
-                  force: bool) -> Plan:
+def plan_projects(specs: list[ProjectSpec], layout: Layout, actual: Actual, force: bool) -> Plan:
     plan = Plan()
     for spec in specs:
         root = f"{layout.projects_root}/P{spec.project}"
         acl = project_acl(spec)
-        _folder(plan, spec, root, f"P{spec.project}", actual.paths.get(root), (0, 0), acl, acl,
-                "subvolume", True, spec.quota_bytes, actual, force)
+        _folder(
+            plan,
+            spec,
+            root,
+            f"P{spec.project}",
+            actual.paths.get(root),
+            (0, 0),
+            acl,
+            acl,
+            "subvolume",
+            True,
+            spec.quota_bytes,
+            actual,
+            force,
+        )
         for folder in PROJECT_FOLDERS:
             path = f"{root}/{folder}"
-            _folder(plan, spec, path, f"P{spec.project}/{folder}", actual.paths.get(path),
-                    (0, 0), acl, acl, "folder", False, 0, actual, force)
+            _folder(
+                plan,
+                spec,
+                path,
+                f"P{spec.project}/{folder}",
+                actual.paths.get(path),
+                (0, 0),
+                acl,
+                acl,
+                "folder",
+                False,
+                0,
+                actual,
+                force,
+            )
         for account in spec.accounts:
             path = f"{layout.workspaces_root}/{account.sam}"
             uid = account.uid if account.uid is not None else f"<uid of {account.sam}>"
             gid = account.gid if account.gid is not None else f"<gid of {account.sam}>"
             ws_acl = workspace_acl(uid)
-            _folder(plan, spec, path, account.sam, actual.paths.get(path), (uid, gid), ws_acl,
-                    ws_acl, "workspace", True, spec.workspace_quota_bytes, actual, force)
+            _folder(
+                plan,
+                spec,
+                path,
+                account.sam,
+                actual.paths.get(path),
+                (uid, gid),
+                ws_acl,
+                ws_acl,
+                "workspace",
+                True,
+                spec.workspace_quota_bytes,
+                actual,
+                force,
+            )
     plan_catalog(plan, specs, layout, actual)
     return plan
 
@@ -201,8 +327,10 @@ def plan_catalog(plan: Plan, specs: list[ProjectSpec], layout: Layout, actual: A
     for spec in specs:
         for subject in spec.subjects:
             if subject not in actual.catalog:
-                plan.warnings.append(f"project {spec.project}: file subject {subject} has no "
-                                     f"directory under {layout.catalog_root}")
+                plan.warnings.append(
+                    f"project {spec.project}: file subject {subject} has no "
+                    f"directory under {layout.catalog_root}"
+                )
             wanted_by_subject.setdefault(subject, []).append(spec)
     for subject, tree in sorted(actual.catalog.items()):
         granted = wanted_by_subject.get(subject, [])
@@ -210,20 +338,24 @@ def plan_catalog(plan: Plan, specs: list[ProjectSpec], layout: Layout, actual: A
         differs: dict[str, list[str]] = {}  # project → paths whose entries differ
         for path, state in tree:
             perm = _read_perm(state.is_dir, state.mode)
-            wanted = {gid: perm for s in granted for gid in (s.members_gid, s.observers_gid)
-                      if gid is not None}
+            wanted = {
+                gid: perm
+                for s in granted
+                for gid in (s.members_gid, s.observers_gid)
+                if gid is not None
+            }
             access = merge_groups(state.access, run_gids, wanted)
             default = state.default
             if state.is_dir and (default is not None or wanted):
                 dir_wanted = {gid: RX for gid in wanted}
-                default = merge_groups(default or _base_default(state.access), run_gids,
-                                       dir_wanted)
+                default = merge_groups(default or _base_default(state.access), run_gids, dir_wanted)
             if access != state.access or default != state.default:
                 ops.append(("acl", path, access, default, state.is_dir))
             for spec in specs:
                 gids = {g for g in (spec.members_gid, spec.observers_gid) if g is not None}
                 if named_groups(state.access, gids) != named_groups(access, gids) or (
-                        named_groups(state.default, gids) != named_groups(default, gids)):
+                    named_groups(state.default, gids) != named_groups(default, gids)
+                ):
                     differs.setdefault(spec.project, []).append(path)
         indexes = []
         for spec in specs:
@@ -233,21 +365,34 @@ def plan_catalog(plan: Plan, specs: list[ProjectSpec], layout: Layout, actual: A
                 continue
             gids = {g for g in (spec.members_gid, spec.observers_gid) if g is not None}
             top = tree[0][1]
-            before = ",".join(
-                [f"group:{g}:{perm_text(p)}" for g, p in named_groups(top.access, gids).items()]
-                + [f"default:group:{g}:{perm_text(p)}"
-                   for g, p in named_groups(top.default, gids).items()]) or None
-            grant = ",".join(f"group:{_gid(g, n)}:r-X" for g, n in (
-                (spec.members_gid, spec.members), (spec.observers_gid, spec.observers)))
-            plan.changes.append({
-                "project": spec.project, "op": "grant" if is_granted else "revoke",
-                "kind": "catalog_acl", "name": subject,
-                "path": f"{layout.catalog_root}/{subject}",
-                "before": before, "after": f"{grant},default:{grant.replace(',', ',default:')}"
-                if is_granted else None,
-                "paths": len(differs.get(spec.project, [])) or len(tree)})
+            before = (
+                ",".join(
+                    [f"group:{g}:{perm_text(p)}" for g, p in named_groups(top.access, gids).items()]
+                    + [
+                        f"default:group:{g}:{perm_text(p)}"
+                        for g, p in named_groups(top.default, gids).items()
+                    ]
+                )
+                or None
+            )
+            grant = ",".join(
+                f"group:{_gid(g, n)}:r-X"
+                for g, n in ((spec.members_gid, spec.members), (spec.observers_gid, spec.observers))
+            )
+            plan.changes.append(
+                {
+                    "project": spec.project,
+                    "op": "grant" if is_granted else "revoke",
+                    "kind": "catalog_acl",
+                    "name": subject,
+                    "path": f"{layout.catalog_root}/{subject}",
+                    "before": before,
+                    "after": f"{grant},default:{grant.replace(',', ',default:')}"
+                    if is_granted
+                    else None,
+                    "paths": len(differs.get(spec.project, [])) or len(tree),
+                }
+            )
             indexes.append(len(plan.changes) - 1)
         if indexes:
             plan.steps.append((CATALOG, ops, indexes))
-
-

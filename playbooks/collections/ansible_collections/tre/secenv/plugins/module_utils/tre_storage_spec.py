@@ -88,27 +88,52 @@ def normalize(desired: dict, ids: dict) -> list[ProjectSpec]:
     for raw in (desired or {}).get("projects") or []:
         project = _check(PROJECT_RE, str(raw.get("project")), "project number")
         names = raw.get("groups") or {}
-        members = _check(GROUP_RE, (names.get("members") or {}).get("name"),
-                         f"members group of project {project}")
-        observers = _check(GROUP_RE, (names.get("observers") or {}).get("name"),
-                           f"observers group of project {project}")
+        members = _check(
+            GROUP_RE,
+            (names.get("members") or {}).get("name"),
+            f"members group of project {project}",
+        )
+        observers = _check(
+            GROUP_RE,
+            (names.get("observers") or {}).get("name"),
+            f"observers group of project {project}",
+        )
         storage = raw.get("storage") or {}
-        subjects = tuple(sorted({_check(SUBJECT_RE, s, f"file subject of project {project}")
-                                 for s in storage.get("file_subjects") or []}))
+        subjects = tuple(
+            sorted(
+                {
+                    _check(SUBJECT_RE, s, f"file subject of project {project}")
+                    for s in storage.get("file_subjects") or []
+                }
+            )
+        )
         accounts = []
         for account in raw.get("accounts") or []:
             sam = _check(SAM_RE, account.get("sam"), f"account name in project {project}")
             numbers = accounts_ids.get(sam) or {}
-            accounts.append(AccountSpec(sam, _opt_int(numbers.get("uid"), f"uid of {sam}"),
-                                        _opt_int(numbers.get("gid"), f"gid of {sam}")))
-        specs.append(ProjectSpec(
-            project=project, members=members, observers=observers,
-            members_gid=_opt_int(groups.get(members), f"gid of {members}"),
-            observers_gid=_opt_int(groups.get(observers), f"gid of {observers}"),
-            quota_bytes=_size(storage.get("quota_bytes"), f"quota_bytes of project {project}"),
-            workspace_quota_bytes=_size(storage.get("workspace_quota_bytes"),
-                                        f"workspace_quota_bytes of project {project}"),
-            subjects=subjects, accounts=tuple(accounts)))
+            accounts.append(
+                AccountSpec(
+                    sam,
+                    _opt_int(numbers.get("uid"), f"uid of {sam}"),
+                    _opt_int(numbers.get("gid"), f"gid of {sam}"),
+                )
+            )
+        specs.append(
+            ProjectSpec(
+                project=project,
+                members=members,
+                observers=observers,
+                members_gid=_opt_int(groups.get(members), f"gid of {members}"),
+                observers_gid=_opt_int(groups.get(observers), f"gid of {observers}"),
+                quota_bytes=_size(storage.get("quota_bytes"), f"quota_bytes of project {project}"),
+                workspace_quota_bytes=_size(
+                    storage.get("workspace_quota_bytes"),
+                    f"workspace_quota_bytes of project {project}",
+                ),
+                subjects=subjects,
+                accounts=tuple(accounts),
+            )
+        )
     seen = set()
     for spec in specs:
         if spec.project in seen:
@@ -143,8 +168,9 @@ def read_path(path: str) -> PathState | None:
     if stat.S_ISLNK(st.st_mode):
         raise SpecError(f"{path} is a symbolic link")
     access, default = read_acls(path, st)
-    return PathState(stat.S_ISDIR(st.st_mode), st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode),
-                     access, default)
+    return PathState(
+        stat.S_ISDIR(st.st_mode), st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode), access, default
+    )
 
 
 def read_tree(top: str) -> list[tuple[str, PathState]]:
@@ -166,8 +192,14 @@ def read_tree(top: str) -> list[tuple[str, PathState]]:
                 elif entry.is_file(follow_symlinks=False):
                     st = entry.stat(follow_symlinks=False)
                     access, _ = read_acls(entry.path, st)
-                    found.append((entry.path, PathState(False, st.st_uid, st.st_gid,
-                                                        stat.S_IMODE(st.st_mode), access, None)))
+                    found.append(
+                        (
+                            entry.path,
+                            PathState(
+                                False, st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode), access, None
+                            ),
+                        )
+                    )
     return sorted(found)
 
 

@@ -120,27 +120,38 @@ def _connect(params: dict):
     try:
         client.load_host_keys(params["known_hosts"])
     except OSError as exc:
-        raise ConnectionError(f"cannot read known_hosts {params['known_hosts']}: "
-                              f"{exc.strerror}") from None
+        raise ConnectionError(
+            f"cannot read known_hosts {params['known_hosts']}: {exc.strerror}"
+        ) from None
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     try:
-        client.connect(params["host"], port=params["port"], username=params["user"],
-                       key_filename=params["key_file"], timeout=params["timeout"],
-                       allow_agent=False, look_for_keys=False)
+        client.connect(
+            params["host"],
+            port=params["port"],
+            username=params["user"],
+            key_filename=params["key_file"],
+            timeout=params["timeout"],
+            allow_agent=False,
+            look_for_keys=False,
+        )
     except paramiko.BadHostKeyException:
-        raise ConnectionError(f"host key of OSSC gateway {where} does not match "
-                              f"{params['known_hosts']} (possible impersonation)") from None
+        raise ConnectionError(
+            f"host key of OSSC gateway {where} does not match "
+            f"{params['known_hosts']} (possible impersonation)"
+        ) from None
     except paramiko.AuthenticationException:
-        raise ConnectionError(f"OSSC gateway {where}: authentication of "
-                              f"{params['user']} failed") from None
+        raise ConnectionError(
+            f"OSSC gateway {where}: authentication of {params['user']} failed"
+        ) from None
     except paramiko.SSHException as exc:
         cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "known_hosts" in cause:
             cause = f"host key unknown (not in {params['known_hosts']})"
         raise ConnectionError(f"OSSC gateway {where}: {cause}") from None
     except (TimeoutError, OSError) as exc:
-        raise ConnectionError(f"cannot connect to OSSC gateway {where}: "
-                              f"{getattr(exc, 'strerror', None) or exc}") from None
+        raise ConnectionError(
+            f"cannot connect to OSSC gateway {where}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
     return client
 
 
@@ -207,15 +218,32 @@ def run_module() -> None:
             name = posixpath.basename(path)
             there = any(_exists(sftp, posixpath.join(d, name)) for d in [inbox, *processed])
             result["manifests"][body["project"]] = {
-                "path": path, "revision": body["contract_revision"],
-                "checksum": checksum(body), "end": body["period"]["end"],
-                "destruction_deadline": body["destruction_deadline"], "uploaded": False}
+                "path": path,
+                "revision": body["contract_revision"],
+                "checksum": checksum(body),
+                "end": body["period"]["end"],
+                "destruction_deadline": body["destruction_deadline"],
+                "uploaded": False,
+            }
             if not there:
-                planned.append((body, path, {
-                    "project": body["project"], "op": "handoff", "kind": "ossc",
-                    "name": path, "path": path, "before": None,
-                    "after": {"revision": body["contract_revision"],
-                              "checksum": checksum(body)}}))
+                planned.append(
+                    (
+                        body,
+                        path,
+                        {
+                            "project": body["project"],
+                            "op": "handoff",
+                            "kind": "ossc",
+                            "name": path,
+                            "path": path,
+                            "before": None,
+                            "after": {
+                                "revision": body["contract_revision"],
+                                "checksum": checksum(body),
+                            },
+                        },
+                    )
+                )
         if module.check_mode:
             result["changes"] = [change for _b, _p, change in planned]
         else:
@@ -226,14 +254,15 @@ def run_module() -> None:
     except (OSError, paramiko.SSHException) as exc:
         result["changed"] = bool(applied)
         cause = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        module.fail_json(msg=f"OSSC gateway {params['host']}:{params['port']}: "
-                             f"{str(cause).splitlines()[0]}", **result)
+        module.fail_json(
+            msg=f"OSSC gateway {params['host']}:{params['port']}: {str(cause).splitlines()[0]}",
+            **result,
+        )
     finally:
         client.close()
     result["changed"] = bool(result["changes"])
     if module._diff:
-        result["diff"] = {"before": {}, "after": {c["path"]: c["after"] for c in
-                                                  result["changes"]}}
+        result["diff"] = {"before": {}, "after": {c["path"]: c["after"] for c in result["changes"]}}
     module.exit_json(**result)
 
 

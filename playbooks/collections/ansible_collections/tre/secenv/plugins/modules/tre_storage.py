@@ -145,8 +145,9 @@ def _read_actual(specs, layout: Layout, backend) -> Actual:
     quotas = dict(backend.read_all(layout.projects_root))
     quotas.update(backend.read_all(layout.workspaces_root))
     units = {p for p, state in paths.items() if state is not None and p in quotas}
-    return Actual(paths=paths, quotas=quotas, catalog=read_catalog(layout.catalog_root),
-                  units=units)
+    return Actual(
+        paths=paths, quotas=quotas, catalog=read_catalog(layout.catalog_root), units=units
+    )
 
 
 def _known_accounts(spec, warnings: list[str]):
@@ -154,8 +155,10 @@ def _known_accounts(spec, warnings: list[str]):
     known = tuple(a for a in spec.accounts if a.uid is not None and a.gid is not None)
     for account in spec.accounts:
         if account not in known:
-            warnings.append(f"project {spec.project}: account {account.sam} has no "
-                            "uidNumber/gidNumber; its workspace is skipped")
+            warnings.append(
+                f"project {spec.project}: account {account.sam} has no "
+                "uidNumber/gidNumber; its workspace is skipped"
+            )
     return dataclasses.replace(spec, accounts=known)
 
 
@@ -194,9 +197,11 @@ def run_module() -> None:
     warnings: list[str] = []
     result: dict = {"changed": False, "changes": [], "storage_warnings": warnings}
     try:
-        layout = Layout(safe_root(params["projects_root"], "projects_root"),
-                        safe_root(params["workspaces_root"], "workspaces_root"),
-                        safe_root(params["catalog_root"], "catalog_root"))
+        layout = Layout(
+            safe_root(params["projects_root"], "projects_root"),
+            safe_root(params["workspaces_root"], "workspaces_root"),
+            safe_root(params["catalog_root"], "catalog_root"),
+        )
         specs = normalize(params["desired"], params["ids"])
         if not module.check_mode:
             specs = [_known_accounts(spec, warnings) for spec in specs]
@@ -205,8 +210,11 @@ def run_module() -> None:
         plan = plan_projects(specs, layout, actual, params["force"])
     except (ValueError, RuntimeError, OSError) as exc:
         module.fail_json(msg=str(exc).splitlines()[0], **result)
-    stats = {"paths_read": len(actual.paths) + sum(len(t) for t in actual.catalog.values()),
-             "subvolumes_known": len(actual.quotas), "operations": 0}
+    stats = {
+        "paths_read": len(actual.paths) + sum(len(t) for t in actual.catalog.values()),
+        "subvolumes_known": len(actual.quotas),
+        "operations": 0,
+    }
     warnings.extend(plan.warnings)
     for warning in warnings:
         module.warn(warning)
@@ -216,15 +224,22 @@ def run_module() -> None:
     if module._diff:
         result["diff"] = plan.diff()
     if module.check_mode:
-        module.exit_json(changed=bool(plan.changes), changes=plan.changes, **{
-            k: v for k, v in result.items() if k not in ("changed", "changes")})
+        module.exit_json(
+            changed=bool(plan.changes),
+            changes=plan.changes,
+            **{k: v for k, v in result.items() if k not in ("changed", "changes")},
+        )
     if plan.blocked:
-        module.fail_json(msg=f"{plan.blocked[0]}; refused (set force: true to lower anyway)",
-                         **result)
+        module.fail_json(
+            msg=f"{plan.blocked[0]}; refused (set force: true to lower anyway)", **result
+        )
     missing = [f"P{s.project}" for s in specs if None in (s.members_gid, s.observers_gid)]
     if missing:
-        module.fail_json(msg=f"no gidNumber for the groups of {', '.join(missing)} "
-                             "(run tre_ad first and pass its ids)", **result)
+        module.fail_json(
+            msg=f"no gidNumber for the groups of {', '.join(missing)} "
+            "(run tre_ad first and pass its ids)",
+            **result,
+        )
     applied = result["changes"]
     for _phase, ops, indexes in plan.ordered_steps():
         for op in ops:
@@ -233,8 +248,7 @@ def run_module() -> None:
             except (OSError, RuntimeError) as exc:
                 cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 result["changed"] = bool(applied)
-                module.fail_json(msg=f"{op[0]} {op[1]} failed: {cause.splitlines()[0]}",
-                                 **result)
+                module.fail_json(msg=f"{op[0]} {op[1]} failed: {cause.splitlines()[0]}", **result)
             stats["operations"] += 1
         applied.extend(plan.changes[i] for i in indexes)
     result["changed"] = bool(applied)
