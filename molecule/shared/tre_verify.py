@@ -197,3 +197,26 @@ def qgroups(host, mount: str) -> dict[str, int | None]:
             continue
         limits[cols[5]] = None if cols[3] == "none" else int(cols[3])
     return limits
+
+
+def sftp_listing(settings: dict, directory: str) -> dict[str, bytes]:
+    """{name: content} of the ``*.json`` files in a directory of the OSSC gateway (SFTP, host
+    key verified against the inventory's known_hosts only)."""
+    import paramiko
+
+    client = paramiko.SSHClient()
+    client.load_host_keys(settings["tre_ossc_known_hosts"])
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.connect(settings["tre_ossc_host"], port=int(settings.get("tre_ossc_port", 22)),
+                   username=settings["tre_ossc_user"], key_filename=settings["tre_ossc_key_file"],
+                   look_for_keys=False, allow_agent=False, timeout=10)
+    try:
+        sftp = client.open_sftp()
+        found = {}
+        for name in sftp.listdir(directory):
+            if name.endswith(".json"):
+                with sftp.open(f"{directory}/{name}") as fh:
+                    found[name] = fh.read()
+        return found
+    finally:
+        client.close()

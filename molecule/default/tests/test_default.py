@@ -1,5 +1,7 @@
 """Verify the example contracts on the throwaway file server and in the lab's AD."""
 
+import json
+
 import checks
 import pytest
 import tre_verify as tv
@@ -43,3 +45,20 @@ def test_personal_workspaces(snap, fs_vars, qgroups, ad, project):
 
 def test_catalogue_subjects(snap, fs_vars, ad):
     checks.check_catalog(snap, fs_vars, ad, DESIRED)
+
+
+def test_ossc_handoff_manifests():
+    """Every project with OSSC use has its revision's manifest in the gateway's inbox."""
+    with_ossc = [p for p in PROJECTS if p.get("ossc")]
+    gateways = tv.group_hosts("ossc_gateway")
+    if not with_ossc or not gateways:
+        pytest.skip("no OSSC hand-off in this run")
+    settings = tv.host_vars(gateways[0])
+    inbox = tv.sftp_listing(settings, settings["tre_ossc_inbox"])
+    for project in with_ossc:
+        name = f"P{project['project']}-{project['ossc']['revision'][:16]}.json"
+        assert name in inbox, f"{name} not in the OSSC inbox: {sorted(inbox)}"
+        manifest = json.loads(inbox[name])["manifest"]
+        assert manifest["project"] == project["project"]
+        assert sorted(r["id"] for r in manifest["researchers"]) == sorted(
+            r["person"] for r in project["ossc"]["researchers"])
