@@ -25,12 +25,14 @@ IDS = {
     "accounts": {
         "p6101.alice": {"uid": ALICE[0], "gid": ALICE[1]},
         "p6101.bob": {"uid": BOB[0], "gid": BOB[1]},
+        "p6101.carol": {"uid": 600013, "gid": MEMBERS},
     },
     "groups": {"p6101-members": MEMBERS, "p6101-observers": OBSERVERS},
 }
 
 
-def desired(subjects: list[str], quota: int = QUOTA) -> dict:
+def desired(subjects: list[str], quota: int = QUOTA, carol: bool = False) -> dict:
+    carol_account = [{"sam": "p6101.carol", "group": "members"}] if carol else []
     return {
         "today": "2026-11-27",
         "projects": [
@@ -44,6 +46,7 @@ def desired(subjects: list[str], quota: int = QUOTA) -> dict:
                 "accounts": [
                     {"sam": "p6101.alice", "group": "members"},
                     {"sam": "p6101.bob", "group": "observers"},
+                    *carol_account,
                 ],
                 "storage": {
                     "quota_bytes": quota,
@@ -62,10 +65,15 @@ class Env:
         self.catalog = roots["tre_catalog_root"]
 
     def run(
-        self, subjects: list[str], check: bool = False, quota: int = QUOTA, force: bool = False
+        self,
+        subjects: list[str],
+        check: bool = False,
+        quota: int = QUOTA,
+        force: bool = False,
+        carol: bool = False,
     ) -> tuple[str, dict]:
         extravars = {
-            "tre_desired": desired(subjects, quota),
+            "tre_desired": desired(subjects, quota, carol),
             "tre_ids": IDS,
             "tre_check": check,
             "tre_force": force,
@@ -206,3 +214,30 @@ def test_subject_change_revokes_only_this_runs_gids(env: Env) -> None:
     rc, err = run_as(*ALICE, "ls", f"{env.catalog}/{first}")
     assert rc != 0 and "Permission denied" in err
     assert run_as(*ALICE, "ls", f"{env.catalog}/{second}")[0] == 0
+
+
+def test_failure_half_way_reports_the_changes_applied(env: Env) -> None:
+    export = f"{env.project}/export"
+    subprocess.run(["setfacl", "-m", f"g:{FOREIGN}:rwx", export], check=True)  # drift
+    filler = f"{env.project}/import/fill.bin"
+    subprocess.run(
+        ["dd", "if=/dev/zero", f"of={filler}", "bs=1M", f"count={2 * QUOTA // 2**20}"],
+        capture_output=True,
+        check=False,
+    )
+    # a new account's workspace is made first; the ACL repair of the full project then fails
+    status, result = env.run(env.subjects[-1:], carol=True)
+    assert status == "failed"
+    assert "Disk quota exceeded" in result["msg"] and export in result["msg"]
+    applied = {(c["kind"], c["op"], c["name"]) for c in result["changes"]}
+    assert ("workspace", "create", "p6101.carol") in applied
+    assert not any(c["kind"] == "acl" and c["path"] == export for c in result["changes"])
+    os.remove(filler)
+    status, result = env.run(env.subjects[-1:], carol=True)  # the next run repairs
+    assert status == "successful", result.get("msg")
+    workspace = f"{env.roots['tre_workspaces_root']}/p6101.carol"
+    assert {(c["kind"], c["path"]) for c in result["changes"]} == {
+        ("acl", export),
+        ("acl", workspace),  # its turn had not come when the run failed
+    }
+    assert f"group:{FOREIGN}:" not in _getfacl(export)
