@@ -13,7 +13,8 @@ description:
     researchers with id/name/email, period, purpose C(OSSC), destruction deadline, contract
     revision, sha256 checksum of the canonical body) and uploads it to
     C(<inbox>/P<project>-<revision[:16]>.json).
-  - Runs on the admin machine (C(delegate_to: localhost)); connects with paramiko, the host key
+  - >-
+    Runs on the admin machine (C(delegate_to: localhost)); connects with paramiko, the host key
     verified against O(known_hosts) only (unknown or different key fails, nothing uploaded).
   - Idempotent without local state - a manifest whose name (project + revision) already exists
     in the inbox or in one of O(processed_dirs) is not uploaded again.

@@ -32,7 +32,8 @@ options:
     required: true
   ids:
     description:
-      - The C(ids) returned by C(tre.secenv.tre_ad) -
+      - >-
+        The C(ids) returned by C(tre.secenv.tre_ad) -
         C({"accounts": {sam: {"uid", "gid"}}, "groups": {name: gid}}).
       - In check mode unknown (new) ids may be null; the changes are planned with a pending id.
     type: dict
