@@ -84,6 +84,16 @@ def _one_line(text: Any) -> str:
     return line[:400] + ("…" if len(line) > 400 else "")
 
 
+def _warnings(res: dict[str, Any]) -> list[str]:
+    """The modules' own warnings (``ad_warnings``, ``storage_warnings``, ...).
+
+    They are also raised as Ansible warnings, which land in ``warnings`` beside Ansible's
+    generic ones; those are used only when a module has no ``*_warnings`` key.
+    """
+    own = [w for k, v in res.items() if k.endswith("_warnings") for w in v or []]
+    return [_one_line(w) for w in (own or res.get("warnings") or [])]
+
+
 def _task_result(event: dict[str, Any]) -> TaskResult | None:
     kind = event.get("event")
     data = event.get("event_data", {})
@@ -100,7 +110,7 @@ def _task_result(event: dict[str, Any]) -> TaskResult | None:
         ok=ok,
         changed=bool(res.get("changed")),
         changes=list(res.get("changes") or []),
-        warnings=[_one_line(w) for w in res.get("warnings") or []],
+        warnings=_warnings(res),
         message=message,
         data={k: res[k] for k in ("ids",) if k in res},
     )
@@ -139,6 +149,9 @@ def run_site(
             "ANSIBLE_HOST_KEY_CHECKING": "True",
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
             "ANSIBLE_NOCOLOR": "True",
+            # ansible-runner empties results above 700,000 characters by default; a first
+            # apply of hundreds of projects reports more changes than that.
+            "MAX_EVENT_RES": "100000000",
         },
         ident="run",
         quiet=True,
