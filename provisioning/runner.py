@@ -90,8 +90,9 @@ def _warnings(res: dict[str, Any]) -> list[str]:
     They are also raised as Ansible warnings, which land in ``warnings`` beside Ansible's
     generic ones; those are used only when a module has no ``*_warnings`` key.
     """
-    own = [w for k, v in res.items() if k.endswith("_warnings") for w in v or []]
-    return [_one_line(w) for w in (own or res.get("warnings") or [])]
+    keys = [k for k in res if k.endswith("_warnings")]
+    found = [w for k in keys for w in res[k] or []] if keys else res.get("warnings") or []
+    return [_one_line(w) for w in found]
 
 
 def _task_result(event: dict[str, Any]) -> TaskResult | None:
