@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -12,22 +11,15 @@ import yaml
 from provisioning.contract import load_contracts
 from provisioning.desired import build_desired_state
 from provisioning.policy import load_policy
+from tests.integration.conftest import TODAY
 from tests.integration.helpers import (
     EXAMPLES,
-    ad_connection,
     ad_objects,
-    delete_subtree,
-    lab_vars,
-    remove_project_storage,
-    tre,
     tre_json,
     write_contract,
 )
 
 pytestmark = pytest.mark.lab
-
-TODAY = "2026-12-01"
-PROJECTS = ["9001", "9002", "9003"]
 
 
 def filetime(day: str) -> int:
@@ -39,21 +31,6 @@ def as_filetime(value) -> int:
     if isinstance(value, datetime):
         return filetime(value.astimezone(UTC).replace(tzinfo=None).isoformat())
     return int(value)
-
-
-@pytest.fixture(scope="module")
-def applied(lab_inventory, tmp_path_factory):
-    """Clean the example projects out of the lab, then apply the examples once."""
-    v = lab_vars()
-    conn = ad_connection(v)
-    for p in PROJECTS:
-        delete_subtree(conn, f"OU=P{p},{v['tre_ad_projects_ou']}")
-        remove_project_storage(v, p)
-        shutil.rmtree(Path(v["tre_initial_password_dir"]) / p, ignore_errors=True)
-    home = tmp_path_factory.mktemp("tre-home")
-    env = {"TRE_STATE": f"sqlite:///{home}/state.db", "TRE_HOME": str(home)}
-    first = tre("apply", str(EXAMPLES), "--today", TODAY, "--yes", "--json", env=env)
-    return {"v": v, "conn": conn, "env": env, "home": home, "first": first}
 
 
 def test_apply_creates_every_object_with_its_attributes(applied):
