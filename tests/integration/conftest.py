@@ -29,6 +29,8 @@ def applied(lab_inventory, tmp_path_factory):
         delete_subtree(conn, f"OU=P{p},{v['tre_ad_projects_ou']}")
         remove_project_storage(v, p)
         shutil.rmtree(Path(v["tre_initial_password_dir"]) / p, ignore_errors=True)
+        for manifest in (Path(v["tre_lab_dir"]) / "ossc" / "inbox").glob(f"P{p}-*"):
+            manifest.unlink()
     home = tmp_path_factory.mktemp("tre-home")
     env = {"TRE_STATE": f"sqlite:///{home}/state.db", "TRE_HOME": str(home)}
     first = tre("apply", str(EXAMPLES), "--today", TODAY, "--yes", "--json", env=env)

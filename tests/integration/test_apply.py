@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -121,3 +122,16 @@ def test_no_initial_password_anywhere(applied):
     for secret in passwords:
         assert len(secret) >= 16
         assert not any(secret in h for h in haystacks)
+
+
+def test_ossc_handoff_recorded_with_destruction_deadline(applied):
+    show = tre_json("project", "show", "9002", env=applied["env"])
+    assert show["project"]["ossc_end"] == "2027-08-31"
+    assert show["project"]["ossc_destruction_deadline"] == "2027-09-10"
+    handoffs = [e for e in show["ledger"] if e["op"] == "handoff"]
+    assert len(handoffs) == 1, handoffs
+    inbox = Path(applied["v"]["tre_lab_dir"]) / "ossc" / "inbox"
+    name = Path(handoffs[0]["name"]).name
+    manifest = json.loads((inbox / name).read_text())
+    assert manifest["manifest"]["project"] == "9002"
+    assert manifest["manifest"]["purpose"] == "OSSC"
