@@ -21,7 +21,6 @@ except ImportError:  # reported by the module with missing_required_lib("ldap3")
     ldap3 = lx = None  # type: ignore[assignment]
 
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
-    ALLOCATOR_CN,
     GLOBAL_SECURITY_GROUP,
     GROUP_CLASSES,
     Settings,
@@ -102,10 +101,10 @@ def reserve_ids(conn, settings: Settings, id_min: int, floor: int, count: int) -
             conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=["gidNumber"])
             values = conn.response[0]["raw_attributes"].get("gidNumber", [])
         except lx.LDAPNoSuchObjectResult:
+            # no sAMAccountName: AD generates a unique one (several allocators may exist)
             with contextlib.suppress(lx.LDAPEntryAlreadyExistsResult):  # another run was first
                 conn.add(dn, GROUP_CLASSES, {
-                    "sAMAccountName": ALLOCATOR_CN, "groupType": GLOBAL_SECURITY_GROUP,
-                    "gidNumber": max(id_min, floor),
+                    "groupType": GLOBAL_SECURITY_GROUP, "gidNumber": max(id_min, floor),
                     "description": "tre: gidNumber is the next free uid/gid number"})
             continue
         if not values:

@@ -266,9 +266,8 @@ class Planner:
             wanted.add(norm_dn(dn))
             writes.extend(self._account(p, a, dn))
         ou = norm_dn(project_ou_dn(self.s, p["ou"]))
-        for e in self.index.entries:  # accounts in the project OU the desired state lacks
-            n = norm_dn(e.dn)
-            if e.kind == "account" and n.split(",", 1)[-1] == ou and n not in wanted:
+        for e in self.index.accounts_in.get(ou, []):  # accounts the desired state lacks
+            if norm_dn(e.dn) not in wanted:
                 uac = e.number("userAccountControl") or UAC_NORMAL
                 if not uac & UAC_DISABLED:
                     self.warnings.append(f"{e.one('sAMAccountName') or e.dn} in project "

@@ -146,11 +146,17 @@ class Index:
     def __init__(self, entries: list[Entry], settings: Settings) -> None:
         self.settings = settings
         self.entries = entries
-        self.by_dn = {norm_dn(e.dn): e for e in entries}
+        self.by_dn: dict[str, Entry] = {}
+        #: accounts by the normalised DN of the OU right above them
+        self.accounts_in: dict[str, list[Entry]] = {}
         allocator = norm_dn(settings.allocator_dn)
         used = [0]
         for e in entries:
-            if norm_dn(e.dn) != allocator:
+            key = norm_dn(e.dn)
+            self.by_dn[key] = e
+            if e.kind == "account":
+                self.accounts_in.setdefault(key.split(",", 1)[-1], []).append(e)
+            if key != allocator:
                 used.extend(n for n in (e.number("uidNumber"), e.number("gidNumber")) if n)
         #: highest uid/gid number held by any object read (the allocator's own value excluded)
         self.max_id = max(used)

@@ -179,22 +179,25 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ldap import (
 
 
 def render_diff(changes: list[dict]) -> dict:
-    """Ansible diff: per object (``<kind> <dn>``) the attributes before and after."""
-    before: dict = {}
-    after: dict = {}
+    """Ansible diff as text, one line per attribute change (creates: one line per object).
+
+    Kept compact: the attributes of new objects are in ``changes``; a run of 800 accounts
+    must stay well inside what callbacks and ansible-runner's events carry.
+    """
+    before: list[str] = []
+    after: list[str] = []
     for c in changes:
-        key = f"{c['kind']} {c['dn']}"
-        if c["op"] == "add_members":
-            after.setdefault(key, {}).setdefault("members added", []).extend(
-                c["after"]["member"])
-        elif c["op"] == "remove_members":
-            after.setdefault(key, {}).setdefault("members removed", []).extend(
-                c["before"]["member"])
+        where = f"{c['kind']} {c['dn']}"
+        if c["op"] == "create":
+            after.append(f"{where}: created")
+        elif c["op"] in ("add_members", "remove_members"):
+            key, sign = ("after", "+") if c["op"] == "add_members" else ("before", "-")
+            after.extend(f"{where}: member {sign}{m}" for m in c[key]["member"])
         else:
-            if c["before"] is not None:
-                before.setdefault(key, {}).update(c["before"])
-            after.setdefault(key, {}).update(c["after"] or {})
-    return {"before": before, "after": after}
+            before.extend(f"{where}: {k}={v}" for k, v in (c["before"] or {}).items())
+            after.extend(f"{where}: {k}={v}" for k, v in (c["after"] or {}).items())
+    return {"before": "".join(line + "\n" for line in before),
+            "after": "".join(line + "\n" for line in after)}
 
 
 def reconcile(module: AnsibleModule) -> dict:
@@ -202,7 +205,7 @@ def reconcile(module: AnsibleModule) -> dict:
     desired = p["desired"] or {}
     problems = validate(desired)
     if problems:
-        module.fail_json(msg=f"invalid desired state: {problems[0]}"
+        fail(module, msg=f"invalid desired state: {problems[0]}"
                          + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
                          changed=False, changes=[])
     password = read_secret(p["bind_password_file"])
@@ -215,7 +218,7 @@ def reconcile(module: AnsibleModule) -> dict:
         found = find_names(conn, p["base_dn"], sorted(wanted)) if wanted else []
         problems = clashes(desired, index, found)
         if problems:
-            module.fail_json(msg=problems[0] + (f" (and {len(problems) - 1} more clashes)"
+            fail(module, msg=problems[0] + (f" (and {len(problems) - 1} more clashes)"
                                                 if len(problems) > 1 else ""),
                              clashes=problems, changed=False, changes=[])
         missing = missing_ids(desired, index)
@@ -232,25 +235,38 @@ def reconcile(module: AnsibleModule) -> dict:
             try:
                 apply_writes(conn, writes, p["initial_password_dir"], p["bind_user"], names)
             except ApplyError as e:
-                module.fail_json(msg=str(e), changed=bool(e.applied), changes=e.applied,
+                fail(module, msg=str(e), changed=bool(e.applied), changes=e.applied,
                                  ad_warnings=warnings)
     finally:
         conn.unbind()
     for w in warnings:
         module.warn(w)
-    result = {"changed": bool(changes), "changes": changes, "ids": ids, "ad_warnings": warnings}
+    result = {"changed": bool(changes), "changes": changes, "ids": ids, "ad_warnings": warnings,
+              "invocation": invocation(module)}
     if module._diff:
         result["diff"] = render_diff(changes)
     return result
+
+
+def invocation(module: AnsibleModule) -> dict:
+    """The module arguments echoed back, with the (large) desired state summarised."""
+    args = dict(module.params)
+    projects = (args.get("desired") or {}).get("projects", [])
+    args["desired"] = (f"{len(projects)} projects, "
+                       f"{sum(len(p.get('accounts', [])) for p in projects)} accounts")
+    return {"module_args": args}
+
+
+def fail(module: AnsibleModule, **result) -> None:
+    module.fail_json(invocation=invocation(module), **result)
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             LDAP_ARGUMENT_SPEC,
-    LDAP_ERRORS,
             desired={"type": "dict", "required": True},
-            initial_password_dir={"type": "path"},
+            initial_password_dir={"type": "path", "no_log": False},
         ),
         supports_check_mode=True,
     )
@@ -259,9 +275,9 @@ def main() -> None:
     try:
         result = reconcile(module)
     except LdapError as e:
-        module.fail_json(msg=str(e), changed=False, changes=[])
+        fail(module, msg=str(e), changed=False, changes=[])
     except LDAP_ERRORS as e:  # an LDAP error outside a write (search, allocation): one line
-        module.fail_json(msg=operation_message(e, "read", module.params["projects_ou"],
+        fail(module, msg=operation_message(e, "read", module.params["projects_ou"],
                                                module.params["bind_user"]),
                          changed=False, changes=[])
     module.exit_json(**result)
