@@ -8,6 +8,16 @@ IMAGE="${TRE_HOST_IMAGE:-localhost/tre-host:bookworm}"
 SUITE="${TRE_HOST_SUITE:-bookworm}"
 PACKAGES="openssh-server,python3,python3-apt,acl,btrfs-progs,sudo,iproute2"
 
+# Host tools the throwaway hosts need (Debian 12): podman with runc, debootstrap.
+missing=()
+for tool in podman:podman runc:runc debootstrap:debootstrap; do
+    command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+done
+if ((${#missing[@]})); then
+    echo "installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+fi
+
 if podman image exists "$IMAGE"; then
     echo "image $IMAGE exists: nothing to do"
     exit 0

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import tre_verify as tv
 
-FILE_SUBJECTS = ("GBAPERSOONTAB", "GBAHUISHOUDENSBUS", "GBAADRESOBJECTBUS", "SPOLISBUS",
-                 "HOOGSTEOPLTAB", "INPATAB", "LBZBASISTAB", "MEDICIJNTAB", "ONDERWIJSINSCHRTAB",
-                 "VSLGWBTAB")
+FILE_SUBJECTS = (
+    "GBAPERSOONTAB",
+    "GBAHUISHOUDENSBUS",
+    "GBAADRESOBJECTBUS",
+    "SPOLISBUS",
+    "HOOGSTEOPLTAB",
+    "INPATAB",
+    "LBZBASISTAB",
+    "MEDICIJNTAB",
+    "ONDERWIJSINSCHRTAB",
+    "VSLGWBTAB",
+)
 PROJECT_FOLDERS = ("export", "import", "OtherData")
 
 
@@ -19,8 +28,10 @@ def _both(entries: list[str]) -> set[str]:
 
 
 def group_gids(ad: tv.AD, project: dict) -> tuple[int, int]:
-    return (ad.number(project["groups"]["members"]["name"], "gidNumber"),
-            ad.number(project["groups"]["observers"]["name"], "gidNumber"))
+    return (
+        ad.number(project["groups"]["members"]["name"], "gidNumber"),
+        ad.number(project["groups"]["observers"]["name"], "gidNumber"),
+    )
 
 
 def check_ad_project(ad: tv.AD, settings: dict, project: dict) -> None:
@@ -29,8 +40,7 @@ def check_ad_project(ad: tv.AD, settings: dict, project: dict) -> None:
     assert ou is not None, f"OU {project['ou']} missing under {settings['tre_ad_projects_ou']}"
     want_members: dict[str, set[str]] = {"members": set(), "observers": set()}
     for account in project["accounts"]:
-        want_members[account["group"]].add(
-            f"cn={account['sam']},{ad.ou_dn(project['ou'])}".lower())
+        want_members[account["group"]].add(f"cn={account['sam']},{ad.ou_dn(project['ou'])}".lower())
     gids = {}
     for role in ("members", "observers"):
         name = project["groups"][role]["name"]
@@ -46,10 +56,12 @@ def check_ad_project(ad: tv.AD, settings: dict, project: dict) -> None:
         assert ad.number(sam, "uidNumber") >= id_min
         assert ad.number(sam, "gidNumber") == gids[account["group"]]
         uac = ad.number(sam, "userAccountControl")
-        assert bool(uac & tv.UAC_DISABLED) == (not account["enabled"]), \
+        assert bool(uac & tv.UAC_DISABLED) == (not account["enabled"]), (
             f"{sam}: userAccountControl {uac}, enabled should be {account['enabled']}"
-        assert ad.number(sam, "accountExpires") == tv.filetime(account["expires"]), \
+        )
+        assert ad.number(sam, "accountExpires") == tv.filetime(account["expires"]), (
             f"{sam}: accountExpires"
+        )
         assert ad.one(sam, "userPrincipalName") == f"{sam}@{settings['tre_ad_upn_suffix']}"
 
 
@@ -64,11 +76,19 @@ def check_ad_unique_numbers(ad: tv.AD, desired: dict) -> None:
 def check_ad_seats(ad: tv.AD, desired: dict) -> None:
     run_accounts = {
         f"cn={a['sam']},{ad.ou_dn(p['ou'])}".lower(): a["sam"]
-        for p in desired["projects"] for a in p["accounts"]}
+        for p in desired["projects"]
+        for a in p["accounts"]
+    }
     for package, seat in desired["software"].items():
         members = ad.members(seat["group"])
         of_run = {run_accounts[m] for m in members if m in run_accounts}
         assert of_run == set(seat["members"]), f"seat group {seat['group']} ({package})"
+
+
+def catalog_subjects(desired: dict) -> list[str]:
+    """The catalogue prepare made: the ten subjects plus every subject of the run."""
+    run = {s for p in desired["projects"] for s in p["storage"]["file_subjects"]}
+    return sorted(set(FILE_SUBJECTS) | run)
 
 
 def storage_paths(fs_vars: dict, desired: dict) -> list[str]:
@@ -78,21 +98,30 @@ def storage_paths(fs_vars: dict, desired: dict) -> list[str]:
         root = f"{fs_vars['tre_projects_root']}/{project['ou']}"
         paths += [root] + [f"{root}/{f}" for f in PROJECT_FOLDERS]
         paths += [f"{fs_vars['tre_workspaces_root']}/{a['sam']}" for a in project["accounts"]]
-    for subject in FILE_SUBJECTS:
+    for subject in catalog_subjects(desired):
         directory = f"{fs_vars['tre_catalog_root']}/{subject}"
         paths += [directory, f"{directory}/{subject}.csv"]
     return paths
 
 
-def check_project_storage(snap: tv.Snapshot, fs_vars: dict, qgroups: dict, ad: tv.AD,
-                          project: dict) -> None:
+def check_project_storage(
+    snap: tv.Snapshot, fs_vars: dict, qgroups: dict, ad: tv.AD, project: dict
+) -> None:
     members, observers = group_gids(ad, project)
     root = f"{fs_vars['tre_projects_root']}/{project['ou']}"
     rel = f"{fs_vars['tre_projects_root'].rsplit('/', 1)[1]}/{project['ou']}"
     assert snap.is_subvolume(root), f"{root} is not a subvolume"
     assert qgroups.get(rel) == project["storage"]["quota_bytes"], f"qgroup limit of {root}"
-    want = _both(["user::rwx", "group::---", f"group:{members}:rwx",
-                  f"group:{observers}:r-x", "mask::rwx", "other::---"])
+    want = _both(
+        [
+            "user::rwx",
+            "group::---",
+            f"group:{members}:rwx",
+            f"group:{observers}:r-x",
+            "mask::rwx",
+            "other::---",
+        ]
+    )
     for path in [root] + [f"{root}/{f}" for f in PROJECT_FOLDERS]:
         assert snap.is_dir(path), f"{path} is not a directory"
         assert snap.owner(path) == (0, 0), f"owner of {path}"
@@ -100,8 +129,9 @@ def check_project_storage(snap: tv.Snapshot, fs_vars: dict, qgroups: dict, ad: t
         assert snap.acl[path] == want, f"ACL of {path}"
 
 
-def check_workspaces(snap: tv.Snapshot, fs_vars: dict, qgroups: dict, ad: tv.AD,
-                     project: dict) -> None:
+def check_workspaces(
+    snap: tv.Snapshot, fs_vars: dict, qgroups: dict, ad: tv.AD, project: dict
+) -> None:
     home = fs_vars["tre_workspaces_root"]
     rel_home = home.rsplit("/", 1)[1]
     for account in project["accounts"]:
@@ -109,36 +139,40 @@ def check_workspaces(snap: tv.Snapshot, fs_vars: dict, qgroups: dict, ad: tv.AD,
         uid, gid = ad.number(sam, "uidNumber"), ad.number(sam, "gidNumber")
         path = f"{home}/{sam}"
         assert snap.is_subvolume(path), f"{path} is not a subvolume"
-        assert qgroups.get(f"{rel_home}/{sam}") == project["storage"]["workspace_quota_bytes"], \
+        assert qgroups.get(f"{rel_home}/{sam}") == project["storage"]["workspace_quota_bytes"], (
             f"qgroup limit of {path}"
+        )
         assert snap.owner(path) == (uid, gid), f"owner of {path}"
         assert snap.mode(path) & 0o007 == 0, f"{path} is open to others: {oct(snap.mode(path))}"
         assert snap.acl[path] == _both(
-            ["user::rwx", f"user:{uid}:rwx", "group::---", "mask::rwx", "other::---"]), \
-            f"ACL of {path}"
+            ["user::rwx", f"user:{uid}:rwx", "group::---", "mask::rwx", "other::---"]
+        ), f"ACL of {path}"
 
 
 def check_catalog(snap: tv.Snapshot, fs_vars: dict, ad: tv.AD, desired: dict) -> None:
     """Contracted subjects carry read entries of the project's groups; the others none."""
     catalog = fs_vars["tre_catalog_root"]
-    for subject in FILE_SUBJECTS:
+    for subject in catalog_subjects(desired):
         directory = f"{catalog}/{subject}"
         sample = f"{directory}/{subject}.csv"
         for path in (directory, sample):
             assert snap.owner(path) == (0, 0), f"owner of {path}"
-            assert "other::---" in snap.acl[path] and snap.mode(path) & 0o007 == 0, \
+            assert "other::---" in snap.acl[path] and snap.mode(path) & 0o007 == 0, (
                 f"{path} is open to others"
+            )
         dir_acl, file_acl = snap.acl[directory], snap.acl[sample]
         for project in desired["projects"]:
             gids = group_gids(ad, project)
             if subject in project["storage"]["file_subjects"]:
                 for gid in gids:
                     assert f"group:{gid}:r-x" in dir_acl, f"{directory}: no read for {gid}"
-                    assert f"default:group:{gid}:r-x" in dir_acl, \
+                    assert f"default:group:{gid}:r-x" in dir_acl, (
                         f"{directory}: no default read for {gid}"
+                    )
                     assert f"group:{gid}:r--" in file_acl, f"{sample}: no read for {gid}"
             else:
                 for gid in gids:
                     stray = sorted(e for e in dir_acl | file_acl if f":{gid}:" in e)
-                    assert not stray, \
+                    assert not stray, (
                         f"{subject} is not contracted by project {project['project']}: {stray}"
+                    )

@@ -39,4 +39,3 @@ def ad(dc_vars) -> tv.AD:
 def qgroups(fs, fs_vars) -> dict:
     mount = fs_vars["tre_projects_root"].rsplit("/", 1)[0]
     return tv.qgroups(fs, mount)
-

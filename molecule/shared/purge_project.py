@@ -28,9 +28,15 @@ def purge_inbox(args) -> int:
     client = paramiko.SSHClient()
     client.load_host_keys(args.ossc_known_hosts)
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(args.ossc_host, port=args.ossc_port, username=args.ossc_user,
-                   key_filename=args.ossc_key_file, look_for_keys=False, allow_agent=False,
-                   timeout=10)
+    client.connect(
+        args.ossc_host,
+        port=args.ossc_port,
+        username=args.ossc_user,
+        key_filename=args.ossc_key_file,
+        look_for_keys=False,
+        allow_agent=False,
+        timeout=10,
+    )
     removed = 0
     try:
         sftp = client.open_sftp()

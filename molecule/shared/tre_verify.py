@@ -13,13 +13,13 @@ import json
 import os
 import shlex
 import ssl
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 UAC_DISABLED = 0x2
 NEVER = 0x7FFFFFFFFFFFFFFF
-_EPOCH_1601 = datetime(1601, 1, 1, tzinfo=timezone.utc)
+_EPOCH_1601 = datetime(1601, 1, 1, tzinfo=UTC)
 
 
 def ephemeral_dir() -> Path:
@@ -69,7 +69,7 @@ def desired(name: str = "desired.json") -> dict:
 def filetime(day: str | None) -> int:
     if not day:
         return NEVER
-    moment = datetime.combine(date.fromisoformat(day), datetime.min.time(), timezone.utc)
+    moment = datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC)
     return (moment - _EPOCH_1601) // timedelta(microseconds=1) * 10
 
 
@@ -78,27 +78,53 @@ def ad_connection(settings: dict):
     from ldap3 import Connection, Server, Tls
 
     tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=settings["tre_ad_ca_file"])
-    server = Server(settings["tre_ad_server"], port=int(settings.get("tre_ad_port", 636)),
-                    use_ssl=True, tls=tls, get_info=None)
+    server = Server(
+        settings["tre_ad_server"],
+        port=int(settings.get("tre_ad_port", 636)),
+        use_ssl=True,
+        tls=tls,
+        get_info=None,
+    )
     password = Path(settings["tre_ad_bind_password_file"]).read_text().strip()
-    return Connection(server, user=settings["tre_ad_bind_user"], password=password,
-                      auto_bind=True, read_only=True, raise_exceptions=True)
+    return Connection(
+        server,
+        user=settings["tre_ad_bind_user"],
+        password=password,
+        auto_bind=True,
+        read_only=True,
+        raise_exceptions=True,
+    )
 
 
 class AD:
     """What the tests read from AD: entries under the projects OU, by DN and sAMAccountName."""
 
-    ATTRS = ["objectClass", "sAMAccountName", "uidNumber", "gidNumber", "member", "memberOf",
-             "userAccountControl", "accountExpires", "description", "userPrincipalName",
-             "displayName", "mail"]
+    ATTRS = [
+        "objectClass",
+        "sAMAccountName",
+        "uidNumber",
+        "gidNumber",
+        "member",
+        "memberOf",
+        "userAccountControl",
+        "accountExpires",
+        "description",
+        "userPrincipalName",
+        "displayName",
+        "mail",
+    ]
 
     def __init__(self, settings: dict) -> None:
         self.settings = settings
         conn = ad_connection(settings)
         try:
             entries = conn.extend.standard.paged_search(
-                settings["tre_ad_projects_ou"], "(objectClass=*)", attributes=self.ATTRS,
-                paged_size=500, generator=False)
+                settings["tre_ad_projects_ou"],
+                "(objectClass=*)",
+                attributes=self.ATTRS,
+                paged_size=500,
+                generator=False,
+            )
         finally:
             conn.unbind()
         self.by_dn: dict[str, dict[str, list[str]]] = {}
@@ -106,8 +132,10 @@ class AD:
         for e in entries:
             if e.get("type") != "searchResEntry":
                 continue
-            attrs = {k.split(";", 1)[0].lower(): [v.decode("utf-8", "replace") for v in vals]
-                     for k, vals in e["raw_attributes"].items()}
+            attrs = {
+                k.split(";", 1)[0].lower(): [v.decode("utf-8", "replace") for v in vals]
+                for k, vals in e["raw_attributes"].items()
+            }
             self.by_dn[e["dn"].lower()] = attrs
             for sam in attrs.get("samaccountname", []):
                 self.by_sam[sam.lower()] = (e["dn"], attrs)
@@ -138,8 +166,9 @@ class AD:
 
 def getfacl(host, path: str) -> set[str]:
     """Access and default ACL entries of ``path`` (numeric, no effective-rights comments)."""
-    out = host.check_output("getfacl --omit-header --numeric --no-effective --absolute-names %s",
-                            path)
+    out = host.check_output(
+        "getfacl --omit-header --numeric --no-effective --absolute-names %s", path
+    )
     return {line.strip() for line in out.splitlines() if line.strip()}
 
 
@@ -157,14 +186,19 @@ class Snapshot:
         for line in out.splitlines():
             name, uid, gid, mode, inode, kind = line.rsplit("|", 5)
             # on btrfs the root directory of every subvolume has inode number 256
-            self.stat[name] = (int(uid), int(gid), int(mode, 8), kind == "directory",
-                               int(inode) == 256)
+            self.stat[name] = (
+                int(uid),
+                int(gid),
+                int(mode, 8),
+                kind == "directory",
+                int(inode) == 256,
+            )
         out = host.run(f"getfacl --numeric --no-effective --absolute-names {quoted}").stdout
         current = None
         for line in out.splitlines():
             line = line.strip()
             if line.startswith("# file: "):
-                current = line[len("# file: "):]
+                current = line[len("# file: ") :]
                 self.acl[current] = set()
             elif line and not line.startswith("#") and current is not None:
                 self.acl[current].add(line)
@@ -207,9 +241,15 @@ def sftp_listing(settings: dict, directory: str) -> dict[str, bytes]:
     client = paramiko.SSHClient()
     client.load_host_keys(settings["tre_ossc_known_hosts"])
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(settings["tre_ossc_host"], port=int(settings.get("tre_ossc_port", 22)),
-                   username=settings["tre_ossc_user"], key_filename=settings["tre_ossc_key_file"],
-                   look_for_keys=False, allow_agent=False, timeout=10)
+    client.connect(
+        settings["tre_ossc_host"],
+        port=int(settings.get("tre_ossc_port", 22)),
+        username=settings["tre_ossc_user"],
+        key_filename=settings["tre_ossc_key_file"],
+        look_for_keys=False,
+        allow_agent=False,
+        timeout=10,
+    )
     try:
         sftp = client.open_sftp()
         found = {}

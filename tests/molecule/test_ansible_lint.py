@@ -23,7 +23,13 @@ def test_ansible_lint_production_profile():
     env = dict(os.environ, NO_COLOR="1", PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     subprocess.run([str(REPO / "scripts/fetch-collections.sh")], check=True, cwd=REPO, env=env)
     env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(
-        [str(REPO / ".cache/collections"), str(REPO / "playbooks/collections")])
-    proc = subprocess.run([str(bin_dir / "ansible-lint"), "playbooks/"], cwd=REPO, env=env,
-                          capture_output=True, text=True)
+        [str(REPO / ".cache/collections"), str(REPO / "playbooks/collections")]
+    )
+    proc = subprocess.run(
+        [str(bin_dir / "ansible-lint"), "playbooks/"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

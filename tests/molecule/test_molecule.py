@@ -1,13 +1,14 @@
 """Run the Molecule scenarios (`molecule test -s NAME`) and assert that they pass.
 
-Needs root, podman + runc, the lab (`tre lab up`: the scenarios use its Samba DC) and the
-collections cache (scripts/fetch-collections.sh, run here if missing). Marker: molecule.
+Needs root. Brings the lab up like the lab tests do (``lab_inventory``: the scenarios use its
+Samba DC), fetches the collections (scripts/fetch-collections.sh) and, on first use, installs
+podman/runc/debootstrap and builds the base image (scripts/build-host-image.sh, called by the
+scenarios' create step). Marker: molecule. See docs/molecule.md.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -31,16 +32,13 @@ def molecule_env() -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _prerequisites():
+@pytest.fixture(scope="session")
+def prerequisites(lab_inventory):
     if os.geteuid() != 0:
         pytest.skip("Molecule scenarios need root (podman --privileged, loop mounts)")
-    if shutil.which("podman") is None:
-        pytest.skip("podman is not installed")
-    if not (REPO / "inventory/lab/group_vars/all.yml").is_file():
-        pytest.fail("the lab is not up (inventory/lab/ missing): run `tre lab up` first")
-    subprocess.run([str(REPO / "scripts/fetch-collections.sh")], check=True, cwd=REPO,
-                   env=molecule_env())
+    env = molecule_env()
+    subprocess.run([str(REPO / "scripts/fetch-collections.sh")], check=True, cwd=REPO, env=env)
+    subprocess.run([str(REPO / "scripts/build-host-image.sh")], check=True, cwd=REPO, env=env)
 
 
 def test_scenarios_found():
@@ -48,10 +46,15 @@ def test_scenarios_found():
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_molecule_scenario(scenario):
+def test_molecule_scenario(scenario, prerequisites):
     started = time.monotonic()
-    proc = subprocess.run([str(Path(sys.executable).parent / "molecule"), "test", "-s", scenario],
-                          cwd=REPO, env=molecule_env(), capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "molecule"), "test", "-s", scenario],
+        cwd=REPO,
+        env=molecule_env(),
+        capture_output=True,
+        text=True,
+    )
     took = time.monotonic() - started
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"molecule test -s {scenario} failed:\n{output[-8000:]}"

@@ -61,4 +61,5 @@ def test_ossc_handoff_manifests():
         manifest = json.loads(inbox[name])["manifest"]
         assert manifest["project"] == project["project"]
         assert sorted(r["id"] for r in manifest["researchers"]) == sorted(
-            r["person"] for r in project["ossc"]["researchers"])
+            r["person"] for r in project["ossc"]["researchers"]
+        )

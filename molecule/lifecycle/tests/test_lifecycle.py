@@ -20,7 +20,8 @@ def test_the_revisions_differ_as_the_scenario_needs():
     assert _sams(P2) - _sams(P1) == {"p9101.yhaddad"}
     assert P2["storage"]["quota_bytes"] > P1["storage"]["quota_bytes"]
     assert set(P2["storage"]["file_subjects"]) - set(P1["storage"]["file_subjects"]) == {
-        "VSLGWBTAB"}
+        "VSLGWBTAB"
+    }
 
 
 def test_ad_state_is_revision_2(ad, dc_vars):
@@ -66,8 +67,12 @@ def test_extra_storage_raised_the_limit(qgroups, fs_vars):
 def test_added_subject_is_readable_by_the_project(snap, fs_vars, ad):
     members, observers = checks.group_gids(ad, P2)
     acl = snap.acl[f"{fs_vars['tre_catalog_root']}/VSLGWBTAB"]
-    assert {f"group:{members}:r-x", f"group:{observers}:r-x",
-            f"default:group:{members}:r-x", f"default:group:{observers}:r-x"} <= acl
+    assert {
+        f"group:{members}:r-x",
+        f"group:{observers}:r-x",
+        f"default:group:{members}:r-x",
+        f"default:group:{observers}:r-x",
+    } <= acl
 
 
 def test_added_researcher_has_a_workspace(snap, fs_vars, ad):
