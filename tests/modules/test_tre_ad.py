@@ -36,18 +36,34 @@ TREE_DELETE = "1.2.840.113556.1.4.805"
 
 
 def person(project: str, pid: str, group: str = "members", enabled: bool = True) -> dict:
-    return {"person": pid, "sam": f"p{project}.{pid}", "role": "researcher",
-            "display_name": f"{pid.title()} Ørsted-Šimić", "given_name": pid.title(),
-            "surname": "Ørsted-Šimić", "mail": f"{pid}@uu.nl", "employer": "Universiteit Utrecht",
-            "group": group, "enabled": enabled, "expires": "2028-02-01"}
+    return {
+        "person": pid,
+        "sam": f"p{project}.{pid}",
+        "role": "researcher",
+        "display_name": f"{pid.title()} Ørsted-Šimić",
+        "given_name": pid.title(),
+        "surname": "Ørsted-Šimić",
+        "mail": f"{pid}@uu.nl",
+        "employer": "Universiteit Utrecht",
+        "group": group,
+        "enabled": enabled,
+        "expires": "2028-02-01",
+    }
 
 
 def project(number: str, accounts: list[dict]) -> dict:
-    return {"project": number, "ou": f"P{number}", "title": f"Test project {number}",
-            "start": "2026-02-01", "end": "2028-01-31",
-            "groups": {"members": {"name": f"p{number}-members"},
-                       "observers": {"name": f"p{number}-observers"}},
-            "accounts": accounts}
+    return {
+        "project": number,
+        "ou": f"P{number}",
+        "title": f"Test project {number}",
+        "start": "2026-02-01",
+        "end": "2028-01-31",
+        "groups": {
+            "members": {"name": f"p{number}-members"},
+            "observers": {"name": f"p{number}-observers"},
+        },
+        "accounts": accounts,
+    }
 
 
 def state(*projects: dict, software: dict | None = None) -> dict:
@@ -61,10 +77,17 @@ def lab(lab_inventory):
 
 @pytest.fixture
 def params(lab) -> dict:
-    return {"server": lab.ad_server, "port": lab.ad_port, "ca_file": str(lab.ad_ca_file),
-            "bind_user": lab.ad_bind_user, "bind_password_file": str(lab.ad_bind_password_file),
-            "base_dn": lab.ad_base_dn, "projects_ou": lab.ad_projects_ou,
-            "software_ou": lab.ad_software_ou, "timeout": 10}
+    return {
+        "server": lab.ad_server,
+        "port": lab.ad_port,
+        "ca_file": str(lab.ad_ca_file),
+        "bind_user": lab.ad_bind_user,
+        "bind_password_file": str(lab.ad_bind_password_file),
+        "base_dn": lab.ad_base_dn,
+        "projects_ou": lab.ad_projects_ou,
+        "software_ou": lab.ad_software_ou,
+        "timeout": 10,
+    }
 
 
 @pytest.fixture
@@ -115,13 +138,23 @@ def run_module(lab, tmp_path: Path, desired: dict, check: bool = False, **overri
     private = tmp_path / f"runner{len(list(tmp_path.glob('runner*')))}"
     private.mkdir()
     r = ansible_runner.run(
-        private_data_dir=str(private), playbook=str(PLAYBOOK),
+        private_data_dir=str(private),
+        playbook=str(PLAYBOOK),
         inventory=f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}",
-        extravars=extravars, cmdline="--diff --check" if check else "--diff", quiet=True,
-        envvars={"ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS)})
-    res = next((e["event_data"]["res"] for e in r.events
-                if e["event"] in ("runner_on_ok", "runner_on_failed")
-                and e["event_data"].get("task") == TASK), None)
+        extravars=extravars,
+        cmdline="--diff --check" if check else "--diff",
+        quiet=True,
+        envvars={"ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS)},
+    )
+    res = next(
+        (
+            e["event_data"]["res"]
+            for e in r.events
+            if e["event"] in ("runner_on_ok", "runner_on_failed")
+            and e["event_data"].get("task") == TASK
+        ),
+        None,
+    )
     return r.status, res, private / "artifacts", r.stdout.read()
 
 
@@ -131,9 +164,17 @@ def ops(res: dict) -> list[tuple[str, str, str]]:
 
 def test_create_check_apply_idempotent(lab, ad, cleanup, tmp_path):
     cleanup(ou_dn(lab, "7101"), f"CN=SW-T7101,{lab.ad_software_ou}")
-    want = state(project("7101", [person("7101", "jan"), person("7101", "piet"),
-                                  person("7101", "obs", group="observers")]),
-                 software={"T7101": {"group": "SW-T7101", "seats": 2, "members": ["p7101.jan"]}})
+    want = state(
+        project(
+            "7101",
+            [
+                person("7101", "jan"),
+                person("7101", "piet"),
+                person("7101", "obs", group="observers"),
+            ],
+        ),
+        software={"T7101": {"group": "SW-T7101", "seats": 2, "members": ["p7101.jan"]}},
+    )
     status, res, _, _ = run_module(lab, tmp_path, want, check=True)
     assert status == "successful" and res["changed"] is True
     assert ("create", "account", "p7101.jan") in ops(res)
@@ -144,12 +185,20 @@ def test_create_check_apply_idempotent(lab, ad, cleanup, tmp_path):
 
     status, res, artifacts, stdout = run_module(lab, tmp_path, want)
     assert status == "successful" and res["changed"] is True, res
-    assert ops(res) == sorted([
-        ("create", "ou", "P7101"), ("create", "group", "p7101-members"),
-        ("create", "group", "p7101-observers"), ("create", "group", "SW-T7101"),
-        ("add_members", "group", "p7101-members"), ("add_members", "group", "p7101-observers"),
-        ("add_members", "group", "SW-T7101"), ("create", "account", "p7101.jan"),
-        ("create", "account", "p7101.piet"), ("create", "account", "p7101.obs")])
+    assert ops(res) == sorted(
+        [
+            ("create", "ou", "P7101"),
+            ("create", "group", "p7101-members"),
+            ("create", "group", "p7101-observers"),
+            ("create", "group", "SW-T7101"),
+            ("add_members", "group", "p7101-members"),
+            ("add_members", "group", "p7101-observers"),
+            ("add_members", "group", "SW-T7101"),
+            ("create", "account", "p7101.jan"),
+            ("create", "account", "p7101.piet"),
+            ("create", "account", "p7101.obs"),
+        ]
+    )
     ids = res["ids"]
     jan = read(ad, f"CN=p7101.jan,{ou_dn(lab, '7101')}")
     assert jan["displayName"] == ["Jan Ørsted-Šimić"] and jan["sn"] == ["Ørsted-Šimić"]
@@ -213,13 +262,16 @@ def test_disabled_then_enabled_by_a_later_run(lab, ad, cleanup, tmp_path):
 def test_seats_membership_and_over_capacity(lab, ad, cleanup, tmp_path):
     seat_dn = f"CN=SW-T7103,{lab.ad_software_ou}"
     cleanup(ou_dn(lab, "7103"), ou_dn(lab, "7104"), seat_dn)
-    other = state(project("7104", [person("7104", "eve")]),
-                  software={"T": {"group": "SW-T7103", "seats": 2, "members": ["p7104.eve"]}})
+    other = state(
+        project("7104", [person("7104", "eve")]),
+        software={"T": {"group": "SW-T7103", "seats": 2, "members": ["p7104.eve"]}},
+    )
     assert run_module(lab, tmp_path, other)[0] == "successful"
     people = [person("7103", "a"), person("7103", "b")]
-    want = state(project("7103", people),
-                 software={"T": {"group": "SW-T7103", "seats": 2,
-                                 "members": ["p7103.a", "p7103.b"]}})
+    want = state(
+        project("7103", people),
+        software={"T": {"group": "SW-T7103", "seats": 2, "members": ["p7103.a", "p7103.b"]}},
+    )
     _, res, _, _ = run_module(lab, tmp_path, want, check=True)
     warning = "SW-T7103: 3 members for 2 seats (over capacity by 1)"
     assert warning in res["ad_warnings"]
@@ -227,11 +279,14 @@ def test_seats_membership_and_over_capacity(lab, ad, cleanup, tmp_path):
     assert status == "successful" and warning in res["ad_warnings"]
     assert any(warning in w for w in res.get("warnings", []))
     assert len(read(ad, seat_dn, ["member"])["member"]) == 3
-    fewer = state(project("7103", people),
-                  software={"T": {"group": "SW-T7103", "seats": 2, "members": ["p7103.b"]}})
+    fewer = state(
+        project("7103", people),
+        software={"T": {"group": "SW-T7103", "seats": 2, "members": ["p7103.b"]}},
+    )
     _, res, _, _ = run_module(lab, tmp_path, fewer)
     assert [(c["op"], c["before"]) for c in res["changes"]] == [
-        ("remove_members", {"member": ["p7103.a"]})]
+        ("remove_members", {"member": ["p7103.a"]})
+    ]
     assert res["ad_warnings"] == []
     members = read(ad, seat_dn, ["member"])["member"]
     assert sorted(m.split(",")[0] for m in members) == ["CN=p7103.b", "CN=p7104.eve"]
@@ -242,15 +297,20 @@ def test_hand_made_clash_fails_and_writes_nothing(lab, ad, cleanup, tmp_path):
     hand_ou = f"OU=T7106,{lab.ad_projects_ou}"
     cleanup(ou_dn(lab, "7106"), hand_ou)
     ad.add(hand_ou, ["top", "organizationalUnit"])
-    ad.add(f"CN=Jan by hand,{hand_ou}", ["top", "person", "organizationalPerson", "user"],
-           {"sAMAccountName": "p7106.jan"})
+    ad.add(
+        f"CN=Jan by hand,{hand_ou}",
+        ["top", "person", "organizationalPerson", "user"],
+        {"sAMAccountName": "p7106.jan"},
+    )
     want = state(project("7106", [person("7106", "jan"), person("7106", "piet")]))
     for check in (True, False):
         status, res, _, _ = run_module(lab, tmp_path, want, check=check)
         assert status == "failed"
-        assert res["msg"] == (f"sAMAccountName p7106.jan is already used by CN=Jan by hand,"
-                              f"{hand_ou}, not by the expected CN=p7106.jan,"
-                              f"{ou_dn(lab, '7106')}: rename or remove that object")
+        assert res["msg"] == (
+            f"sAMAccountName p7106.jan is already used by CN=Jan by hand,"
+            f"{hand_ou}, not by the expected CN=p7106.jan,"
+            f"{ou_dn(lab, '7106')}: rename or remove that object"
+        )
         assert res["changes"] == []
     assert read(ad, ou_dn(lab, "7106")) is None
 
@@ -258,24 +318,35 @@ def test_hand_made_clash_fails_and_writes_nothing(lab, ad, cleanup, tmp_path):
 def test_failure_half_way_reports_only_what_was_applied(lab, ad, cleanup, tmp_path):
     outside = f"CN=Users,{lab.ad_base_dn}"  # the service account may not write there
     cleanup(ou_dn(lab, "7108"))
-    want = state(project("7108", [person("7108", "jan")]),
-                 software={"T": {"group": "SW-T7108", "seats": 1, "members": ["p7108.jan"]}})
+    want = state(
+        project("7108", [person("7108", "jan")]),
+        software={"T": {"group": "SW-T7108", "seats": 1, "members": ["p7108.jan"]}},
+    )
     status, res, _, _ = run_module(lab, tmp_path, want, tre_ad_software_ou=outside)
     assert status == "failed"
-    assert res["msg"] == (f"insufficient rights: {lab.ad_bind_user} may not create "
-                          f"CN=SW-T7108,{outside}")
-    assert ops(res) == sorted([("create", "ou", "P7108"), ("create", "account", "p7108.jan"),
-                               ("create", "group", "p7108-members"),
-                               ("add_members", "group", "p7108-members"),
-                               ("create", "group", "p7108-observers")])
+    assert res["msg"] == (
+        f"insufficient rights: {lab.ad_bind_user} may not create CN=SW-T7108,{outside}"
+    )
+    assert ops(res) == sorted(
+        [
+            ("create", "ou", "P7108"),
+            ("create", "account", "p7108.jan"),
+            ("create", "group", "p7108-members"),
+            ("add_members", "group", "p7108-members"),
+            ("create", "group", "p7108-observers"),
+        ]
+    )
     assert read(ad, f"CN=p7108.jan,{ou_dn(lab, '7108')}") is not None
 
 
-@pytest.mark.parametrize("override, message", [
-    ("password", "rejected the credentials of {user} (invalidCredentials)"),
-    ("ca", "could not be verified with CA file"),
-    ("down", "unreachable (connection refused)"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("password", "rejected the credentials of {user} (invalidCredentials)"),
+        ("ca", "could not be verified with CA file"),
+        ("down", "unreachable (connection refused)"),
+    ],
+)
 def test_connection_errors_are_one_line(lab, tmp_path, override, message):
     # (hostname mismatch needs a second name for the DC: covered by the unit tests)
     extra = {}

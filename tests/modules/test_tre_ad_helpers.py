@@ -23,16 +23,27 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import Wri
 from ansible_collections.tre.secenv.plugins.modules.tre_ad import render_diff  # noqa: E402
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("socket ssl wrapping error: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
-     "unable to get local issuer certificate", "could not be verified with CA file /ca.pem"),
-    ("certificate verify failed: IP address mismatch, certificate is not valid for '127.0.0.9'",
-     "does not name that host (hostname mismatch)"),
-    ("certificate {'subject': ...} doesn't match any name in ['dc'] ", "hostname mismatch"),
-    ("socket connection error while opening: [Errno 111] Connection refused",
-     "AD server dc:636 unreachable (connection refused)"),
-    ("socket connection error while opening: timed out", "unreachable (timed out)"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "socket ssl wrapping error: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+            "failed: unable to get local issuer certificate",
+            "could not be verified with CA file /ca.pem",
+        ),
+        (
+            "certificate verify failed: IP address mismatch, certificate is not valid for "
+            "'127.0.0.9'",
+            "does not name that host (hostname mismatch)",
+        ),
+        ("certificate {'subject': ...} doesn't match any name in ['dc'] ", "hostname mismatch"),
+        (
+            "socket connection error while opening: [Errno 111] Connection refused",
+            "AD server dc:636 unreachable (connection refused)",
+        ),
+        ("socket connection error while opening: timed out", "unreachable (timed out)"),
+    ],
+)
 def test_connect_messages_are_one_clear_line(text, expected):
     msg = tre_ldap._connect_message("dc:636", "/ca.pem", text)
     assert expected in msg and "\n" not in msg
@@ -43,14 +54,23 @@ def test_operation_message_never_contains_values():
         LDAPConstraintViolationResult,
         LDAPInsufficientAccessRightsResult,
     )
-    e = LDAPInsufficientAccessRightsResult(result=50, description="insufficientAccessRights",
-                                           message="00002098: ...", dn="CN=x")
-    assert tre_ldap.operation_message(e, "create", "CN=x,CN=Users", "svc@lab") == \
-        "insufficient rights: svc@lab may not create CN=x,CN=Users"
-    e = LDAPConstraintViolationResult(result=19, description="constraintViolation",
-                                      message="0000052D: password too short\nsecond line")
-    assert tre_ldap.operation_message(e, "create", "CN=y", "svc") == \
-        "LDAP create of CN=y failed (constraintViolation): 0000052D: password too short"
+
+    e = LDAPInsufficientAccessRightsResult(
+        result=50, description="insufficientAccessRights", message="00002098: ...", dn="CN=x"
+    )
+    assert (
+        tre_ldap.operation_message(e, "create", "CN=x,CN=Users", "svc@lab")
+        == "insufficient rights: svc@lab may not create CN=x,CN=Users"
+    )
+    e = LDAPConstraintViolationResult(
+        result=19,
+        description="constraintViolation",
+        message="0000052D: password too short\nsecond line",
+    )
+    assert (
+        tre_ldap.operation_message(e, "create", "CN=y", "svc")
+        == "LDAP create of CN=y failed (constraintViolation): 0000052D: password too short"
+    )
 
 
 def test_read_secret_errors_are_one_line(tmp_path):
@@ -102,15 +122,26 @@ class FailingConn:
 
     def _op(self, dn, attrs):
         from ldap3.core.exceptions import LDAPInsufficientAccessRightsResult
+
         self.seen.append((dn, attrs))
         if len(self.seen) > self.ok:
-            raise LDAPInsufficientAccessRightsResult(result=50,
-                                                     description="insufficientAccessRights")
+            raise LDAPInsufficientAccessRightsResult(
+                result=50, description="insufficientAccessRights"
+            )
 
 
 def test_apply_stops_at_first_failure_and_reports_only_applied(tmp_path):
-    writes = [Write("add", f"CN=p9001.u{i},OU=P9001", {"sAMAccountName": f"p9001.u{i}"},
-                    ["user"], [{"name": f"u{i}"}], ("9001", f"p9001.u{i}")) for i in range(3)]
+    writes = [
+        Write(
+            "add",
+            f"CN=p9001.u{i},OU=P9001",
+            {"sAMAccountName": f"p9001.u{i}"},
+            ["user"],
+            [{"name": f"u{i}"}],
+            ("9001", f"p9001.u{i}"),
+        )
+        for i in range(3)
+    ]
     conn = FailingConn(ok=1)
     with pytest.raises(ApplyError) as err:
         apply_writes(conn, writes, str(tmp_path), "svc", {})
@@ -126,14 +157,36 @@ def test_apply_stops_at_first_failure_and_reports_only_applied(tmp_path):
 
 def test_diff_is_compact_text():
     changes = [
-        {"project": "1", "op": "create", "kind": "ou", "name": "P1", "dn": "OU=P1",
-         "before": None, "after": {"description": "t"}},
-        {"project": "1", "op": "disable", "kind": "account", "name": "a", "dn": "CN=a",
-         "before": {"userAccountControl": 512}, "after": {"userAccountControl": 514}},
-        {"project": "1", "op": "add_members", "kind": "group", "name": "g", "dn": "CN=g",
-         "before": None, "after": {"member": ["a", "b"]}},
+        {
+            "project": "1",
+            "op": "create",
+            "kind": "ou",
+            "name": "P1",
+            "dn": "OU=P1",
+            "before": None,
+            "after": {"description": "t"},
+        },
+        {
+            "project": "1",
+            "op": "disable",
+            "kind": "account",
+            "name": "a",
+            "dn": "CN=a",
+            "before": {"userAccountControl": 512},
+            "after": {"userAccountControl": 514},
+        },
+        {
+            "project": "1",
+            "op": "add_members",
+            "kind": "group",
+            "name": "g",
+            "dn": "CN=g",
+            "before": None,
+            "after": {"member": ["a", "b"]},
+        },
     ]
     assert render_diff(changes) == {
         "before": "account CN=a: userAccountControl=512\n",
         "after": "ou OU=P1: created\naccount CN=a: userAccountControl=514\n"
-                 "group CN=g: member +a\ngroup CN=g: member +b\n"}
+        "group CN=g: member +a\ngroup CN=g: member +b\n",
+    }

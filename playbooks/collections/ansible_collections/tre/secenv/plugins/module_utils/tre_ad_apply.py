@@ -103,25 +103,43 @@ def reserve_ids(conn, settings: Settings, id_min: int, floor: int, count: int) -
         except lx.LDAPNoSuchObjectResult:
             # no sAMAccountName: AD generates a unique one (several allocators may exist)
             with contextlib.suppress(lx.LDAPEntryAlreadyExistsResult):  # another run was first
-                conn.add(dn, GROUP_CLASSES, {
-                    "groupType": GLOBAL_SECURITY_GROUP, "gidNumber": max(id_min, floor),
-                    "description": "tre: gidNumber is the next free uid/gid number"})
+                conn.add(
+                    dn,
+                    GROUP_CLASSES,
+                    {
+                        "groupType": GLOBAL_SECURITY_GROUP,
+                        "gidNumber": max(id_min, floor),
+                        "description": "tre: gidNumber is the next free uid/gid number",
+                    },
+                )
             continue
         if not values:
             raise LdapError(f"id allocator {dn} has no gidNumber")
         current = int(values[0])
         start = max(current, floor, id_min)
         try:
-            conn.modify(dn, {"gidNumber": [(ldap3.MODIFY_DELETE, [str(current)]),
-                                           (ldap3.MODIFY_ADD, [str(start + count)])]})
+            conn.modify(
+                dn,
+                {
+                    "gidNumber": [
+                        (ldap3.MODIFY_DELETE, [str(current)]),
+                        (ldap3.MODIFY_ADD, [str(start + count)]),
+                    ]
+                },
+            )
             return start
         except (lx.LDAPNoSuchAttributeResult, lx.LDAPAttributeOrValueExistsResult):
             time.sleep(random.uniform(0.01, 0.1))  # lost the race: read again
     raise LdapError(f"could not reserve {count} ids at {dn}: too many concurrent runs")
 
 
-def apply_writes(conn, writes: list[Write], password_dir: str | None, bind_user: str,
-                 names: dict[str, str | None]) -> list[dict]:
+def apply_writes(
+    conn,
+    writes: list[Write],
+    password_dir: str | None,
+    bind_user: str,
+    names: dict[str, str | None],
+) -> list[dict]:
     """Apply ``writes`` in order; return their reports, or raise ApplyError at the first failure.
 
     ``names`` maps a new account's sAMAccountName to its display name (password check).
@@ -135,27 +153,30 @@ def apply_writes(conn, writes: list[Write], password_dir: str | None, bind_user:
                 if w.new_account:
                     project, sam = w.new_account
                     if not password_dir:
-                        raise ApplyError("initial_password_dir is required to create "
-                                         f"account {sam}", applied)
+                        raise ApplyError(
+                            f"initial_password_dir is required to create account {sam}", applied
+                        )
                     password = new_password(sam, names.get(sam))
                     try:
-                        password_file = write_password_file(password_dir, project, sam,
-                                                            password)
+                        password_file = write_password_file(password_dir, project, sam, password)
                     except OSError as e:
-                        raise ApplyError(f"cannot write initial password under "
-                                         f"{password_dir}: {e.strerror}", applied) from None
+                        raise ApplyError(
+                            f"cannot write initial password under {password_dir}: {e.strerror}",
+                            applied,
+                        ) from None
                     attrs["unicodePwd"] = f'"{password}"'.encode("utf-16-le")
                     del password
                 conn.add(w.dn, w.classes, attrs)
             else:
-                changes = {attr: [(getattr(ldap3, op), values) for op, values in mods]
-                           for attr, mods in w.attrs.items()}
+                changes = {
+                    attr: [(getattr(ldap3, op), values) for op, values in mods]
+                    for attr, mods in w.attrs.items()
+                }
                 conn.modify(w.dn, changes)
         except ApplyError:
             raise
         except OSError as e:  # ldap3 socket errors: the add may have happened, keep the file
-            raise ApplyError(f"AD connection lost at {w.dn}: {type(e).__name__}",
-                             applied) from None
+            raise ApplyError(f"AD connection lost at {w.dn}: {type(e).__name__}", applied) from None
         except Exception as e:  # ldap3 errors: one line, never the attributes sent
             if password_file and os.path.exists(password_file):
                 os.unlink(password_file)

@@ -9,17 +9,12 @@ write fails. Passwords never pass through this module.
 
 from __future__ import annotations
 
-from datetime import date
-
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
     ACCOUNT_CLASSES,
     GLOBAL_SECURITY_GROUP,
     GROUP_CLASSES,
     NEVER,
     OU_CLASSES,
-    OU_NAME_RE,
-    PROJECT_RE,
-    SAM_RE,
     UAC_DISABLED,
     UAC_NORMAL,
     Entry,
@@ -37,40 +32,6 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
 )
 
 ROLES = (("members", "researchers"), ("observers", "observers (read-only)"))
-
-
-def validate(desired: dict) -> list[str]:
-    """Problems with the desired state's shape or names (they end up in DNs and filters)."""
-    errors: list[str] = []
-    seen: set[str] = set()
-    for p in desired.get("projects", []):
-        project = str(p.get("project", ""))
-        if not PROJECT_RE.match(project) or p.get("ou") != f"P{project}" \
-                or not OU_NAME_RE.match(p.get("ou") or ""):
-            errors.append(f"project {project!r}: bad project number or ou {p.get('ou')!r}")
-            continue
-        for role, _ in ROLES:
-            name = (p.get("groups", {}).get(role) or {}).get("name", "")
-            if not SAM_RE.match(name):
-                errors.append(f"project {project}: bad {role} group name {name!r}")
-        for a in p.get("accounts", []):
-            sam = a.get("sam", "")
-            if not SAM_RE.match(sam):
-                errors.append(f"project {project}: bad sAMAccountName {sam!r}")
-            elif sam.lower() in seen:
-                errors.append(f"project {project}: sAMAccountName {sam} appears twice")
-            seen.add(sam.lower())
-            if a.get("group") not in ("members", "observers"):
-                errors.append(f"{sam}: group must be members or observers")
-            try:
-                if a.get("expires"):
-                    date.fromisoformat(a["expires"])
-            except (TypeError, ValueError):
-                errors.append(f"{sam}: expires {a.get('expires')!r} is not an ISO date")
-    for pkg, sw in (desired.get("software") or {}).items():
-        if not SAM_RE.match(sw.get("group", "")) or not isinstance(sw.get("seats"), int):
-            errors.append(f"software {pkg}: bad group name or seats")
-    return errors
 
 
 def desired_objects(desired: dict, index: Index) -> list[tuple[str, str, str, str | None]]:
@@ -91,8 +52,11 @@ def desired_objects(desired: dict, index: Index) -> list[tuple[str, str, str, st
 
 def new_names(desired: dict, index: Index) -> dict[str, str]:
     """sAMAccountName (lower-case) -> expected DN of each wanted object not yet at its DN."""
-    return {name.lower(): dn for _, name, dn, _ in desired_objects(desired, index)
-            if index.get(dn) is None}
+    return {
+        name.lower(): dn
+        for _, name, dn, _ in desired_objects(desired, index)
+        if index.get(dn) is None
+    }
 
 
 def clashes(desired: dict, index: Index, found: list[Entry]) -> list[str]:
@@ -102,8 +66,10 @@ def clashes(desired: dict, index: Index, found: list[Entry]) -> list[str]:
     for e in found:
         sam = (e.one("sAMAccountName") or "").lower()
         if sam in wanted and norm_dn(e.dn) != norm_dn(wanted[sam]):
-            problems.append(f"sAMAccountName {sam} is already used by {e.dn}, not by the "
-                            f"expected {wanted[sam]}: rename or remove that object")
+            problems.append(
+                f"sAMAccountName {sam} is already used by {e.dn}, not by the "
+                f"expected {wanted[sam]}: rename or remove that object"
+            )
     for kind, _, dn, _ in desired_objects(desired, index):
         e = index.get(dn)
         if e is not None and e.kind != kind:
@@ -131,30 +97,50 @@ class Planner:
         self.uids: dict[str, dict] = {}
         # sam (lower) -> (project, dn) of every account of the run
         self.account_of: dict[str, tuple[str, str]] = {}
-        self.project_ous = {norm_dn(project_ou_dn(self.s, p["ou"])): p["project"]
-                            for p in desired.get("projects", [])}
+        self.project_ous = {
+            norm_dn(project_ou_dn(self.s, p["ou"])): p["project"]
+            for p in desired.get("projects", [])
+        }
         for p in desired.get("projects", []):
             for a in p.get("accounts", []):
-                self.account_of[a["sam"].lower()] = (p["project"], account_dn(self.s, p["ou"],
-                                                                              a["sam"]))
+                self.account_of[a["sam"].lower()] = (
+                    p["project"],
+                    account_dn(self.s, p["ou"], a["sam"]),
+                )
 
     def plan(self) -> tuple[list[Write], list[str], dict]:
         ous, groups, accounts, members = [], [], [], []
         if self.desired.get("software") and self.index.get(self.s.software_ou) is None:
             if is_under(self.s.software_ou, self.s.projects_ou):
-                ous.append(self._add(None, "ou", self.s.software_ou, OU_CLASSES,
-                                     {"description": "Software seat groups"}))
+                ous.append(
+                    self._add(
+                        None,
+                        "ou",
+                        self.s.software_ou,
+                        OU_CLASSES,
+                        {"description": "Software seat groups"},
+                    )
+                )
             else:
                 self.warnings.append(f"software OU {self.s.software_ou} not found")
         for p in self.desired.get("projects", []):
             ous.extend(self._ou(p))
             for role, text in ROLES:
                 name = p["groups"][role]["name"]
-                wanted = [account_dn(self.s, p["ou"], a["sam"]) for a in p.get("accounts", [])
-                          if a["group"] == role]
+                wanted = [
+                    account_dn(self.s, p["ou"], a["sam"])
+                    for a in p.get("accounts", [])
+                    if a["group"] == role
+                ]
                 # a project's own groups are authoritative: hand-added members go too
-                g, m = self._group(p["project"], name, group_dn(self.s, p["ou"], name),
-                                   f"Project {p['project']} {text}", wanted, "all")
+                g, m = self._group(
+                    p["project"],
+                    name,
+                    group_dn(self.s, p["ou"], name),
+                    f"Project {p['project']} {text}",
+                    wanted,
+                    "all",
+                )
                 groups.extend(g)
                 members.extend(m)
         for pkg in sorted(self.desired.get("software") or {}):
@@ -169,9 +155,14 @@ class Planner:
 
     def _add(self, project, kind, dn, classes, after, new_account=None) -> Write:
         attrs = {k: v for k, v in after.items() if v is not None}
-        return Write("add", dn, attrs, list(classes),
-                     [report(project, "create", kind, rdn_value(dn), dn, None, after)],
-                     new_account)
+        return Write(
+            "add",
+            dn,
+            attrs,
+            list(classes),
+            [report(project, "create", kind, rdn_value(dn), dn, None, after)],
+            new_account,
+        )
 
     def _ou(self, p: dict) -> list[Write]:
         dn = project_ou_dn(self.s, p["ou"])
@@ -180,8 +171,15 @@ class Planner:
         if entry is None:
             return [self._add(p["project"], "ou", dn, OU_CLASSES, {"description": title})]
         if entry.one("description") != title:
-            return [_replace(p["project"], "update", "ou", dn,
-                             {"description": (entry.one("description"), title)})]
+            return [
+                _replace(
+                    p["project"],
+                    "update",
+                    "ou",
+                    dn,
+                    {"description": (entry.one("description"), title)},
+                )
+            ]
         return []
 
     def _group(self, project, name, dn, description, wanted, scope) -> tuple[list, list]:
@@ -192,13 +190,16 @@ class Planner:
             gid = self.new_ids.get(f"group:{name}")
         self.gids[name] = gid
         if entry is None:
-            after = {"sAMAccountName": name, "groupType": GLOBAL_SECURITY_GROUP,
-                     "gidNumber": gid, "description": description}
+            after = {
+                "sAMAccountName": name,
+                "groupType": GLOBAL_SECURITY_GROUP,
+                "gidNumber": gid,
+                "description": description,
+            }
             add = self._add(project, "group", dn, GROUP_CLASSES, after)
             if wanted:
                 add.attrs["member"] = list(wanted)
-                add.reports.extend(self._member_reports(project, "add_members", name, dn,
-                                                        wanted))
+                add.reports.extend(self._member_reports(project, "add_members", name, dn, wanted))
             return [add], []
         pairs = {}
         if entry.number("gidNumber") is None:
@@ -218,8 +219,9 @@ class Planner:
         if remove:
             mods.append(("MODIFY_DELETE", remove))
         w = Write("modify", dn, {"member": mods})
-        w.reports = (self._member_reports(project, "add_members", name, dn, add)
-                     + self._member_reports(project, "remove_members", name, dn, remove))
+        w.reports = self._member_reports(
+            project, "add_members", name, dn, add
+        ) + self._member_reports(project, "remove_members", name, dn, remove)
         return writes, [w]
 
     def _managed(self, member_dn: str, scope: str | None) -> bool:
@@ -237,8 +239,10 @@ class Planner:
             owner = project if project is not None else self._project_of(m)
             by_project.setdefault(owner, []).append(rdn_value(m))
         key = "after" if op == "add_members" else "before"
-        return [report(owner, op, "group", name, dn, **{key: {"member": sorted(names)}})
-                for owner, names in by_project.items()]
+        return [
+            report(owner, op, "group", name, dn, **{key: {"member": sorted(names)}})
+            for owner, names in by_project.items()
+        ]
 
     def _seats(self, sw: dict) -> tuple[list, list]:
         name = sw["group"]
@@ -254,8 +258,10 @@ class Planner:
         kept = [m for m in (entry.members() if entry else []) if not self._managed(m, None)]
         total = len(kept) + len(wanted)
         if total > sw.get("seats", 0):
-            self.warnings.append(f"{name}: {total} members for {sw.get('seats', 0)} seats "
-                                 f"(over capacity by {total - sw.get('seats', 0)})")
+            self.warnings.append(
+                f"{name}: {total} members for {sw.get('seats', 0)} seats "
+                f"(over capacity by {total - sw.get('seats', 0)})"
+            )
         return writes, members
 
     def _accounts(self, p: dict) -> list[Write]:
@@ -270,10 +276,19 @@ class Planner:
             if norm_dn(e.dn) not in wanted:
                 uac = e.number("userAccountControl") or UAC_NORMAL
                 if not uac & UAC_DISABLED:
-                    self.warnings.append(f"{e.one('sAMAccountName') or e.dn} in project "
-                                         f"{p['project']} is not in the desired state: disabled")
-                    writes.append(_replace(p["project"], "disable", "account", e.dn,
-                                           {"userAccountControl": (uac, uac | UAC_DISABLED)}))
+                    self.warnings.append(
+                        f"{e.one('sAMAccountName') or e.dn} in project "
+                        f"{p['project']} is not in the desired state: disabled"
+                    )
+                    writes.append(
+                        _replace(
+                            p["project"],
+                            "disable",
+                            "account",
+                            e.dn,
+                            {"userAccountControl": (uac, uac | UAC_DISABLED)},
+                        )
+                    )
         return writes
 
     def _account(self, p: dict, a: dict, dn: str) -> list[Write]:
@@ -297,10 +312,12 @@ class Planner:
         expires = filetime(a.get("expires"))
         if entry is None:
             uac = UAC_NORMAL | (0 if a.get("enabled") else UAC_DISABLED)
-            after = dict(want, userAccountControl=uac, accountExpires=filetime_text(expires),
-                         pwdLastSet=0)
-            w = self._add(p["project"], "account", dn, ACCOUNT_CLASSES, after,
-                          (p["project"], a["sam"]))
+            after = dict(
+                want, userAccountControl=uac, accountExpires=filetime_text(expires), pwdLastSet=0
+            )
+            w = self._add(
+                p["project"], "account", dn, ACCOUNT_CLASSES, after, (p["project"], a["sam"])
+            )
             w.attrs["accountExpires"] = expires
             return [w]
         pairs = {}
@@ -311,24 +328,47 @@ class Planner:
                 pairs[k] = (have, v)
         reports = []
         if pairs:
-            reports.append(report(p["project"], "update", "account", a["sam"], dn,
-                                  {k: v[0] for k, v in pairs.items()},
-                                  {k: v[1] for k, v in pairs.items()}))
-        mods = {k: [("MODIFY_REPLACE", [] if v[1] is None else [v[1]])]
-                for k, v in pairs.items()}
+            reports.append(
+                report(
+                    p["project"],
+                    "update",
+                    "account",
+                    a["sam"],
+                    dn,
+                    {k: v[0] for k, v in pairs.items()},
+                    {k: v[1] for k, v in pairs.items()},
+                )
+            )
+        mods = {k: [("MODIFY_REPLACE", [] if v[1] is None else [v[1]])] for k, v in pairs.items()}
         have = entry.number("accountExpires")
         if not (have == expires or (have in (0, NEVER) and expires == NEVER)):
             mods["accountExpires"] = [("MODIFY_REPLACE", [expires])]
-            reports.append(report(p["project"], "update", "account", a["sam"], dn,
-                                  {"accountExpires": filetime_text(have)},
-                                  {"accountExpires": filetime_text(expires)}))
+            reports.append(
+                report(
+                    p["project"],
+                    "update",
+                    "account",
+                    a["sam"],
+                    dn,
+                    {"accountExpires": filetime_text(have)},
+                    {"accountExpires": filetime_text(expires)},
+                )
+            )
         uac = entry.number("userAccountControl") or UAC_NORMAL
         if bool(uac & UAC_DISABLED) == bool(a.get("enabled")):
             new = (uac & ~UAC_DISABLED) | (0 if a.get("enabled") else UAC_DISABLED)
             mods["userAccountControl"] = [("MODIFY_REPLACE", [new])]
-            reports.append(report(p["project"], "enable" if a.get("enabled") else "disable",
-                                  "account", a["sam"], dn, {"userAccountControl": uac},
-                                  {"userAccountControl": new}))
+            reports.append(
+                report(
+                    p["project"],
+                    "enable" if a.get("enabled") else "disable",
+                    "account",
+                    a["sam"],
+                    dn,
+                    {"userAccountControl": uac},
+                    {"userAccountControl": new},
+                )
+            )
         return [Write("modify", dn, mods, reports=reports)] if mods else []
 
 
@@ -345,9 +385,22 @@ def _typed(actual: str | None, wanted):
 def _replace(project, op, kind, dn, pairs: dict) -> Write:
     """Replace every attribute of ``pairs`` ({attr: (before, after)}); after None deletes."""
     mods = {k: [("MODIFY_REPLACE", [] if v[1] is None else [v[1]])] for k, v in pairs.items()}
-    return Write("modify", dn, mods, reports=[report(
-        project, op, kind, rdn_value(dn), dn,
-        {k: v[0] for k, v in pairs.items()}, {k: v[1] for k, v in pairs.items()})])
+    return Write(
+        "modify",
+        dn,
+        mods,
+        reports=[
+            report(
+                project,
+                op,
+                kind,
+                rdn_value(dn),
+                dn,
+                {k: v[0] for k, v in pairs.items()},
+                {k: v[1] for k, v in pairs.items()},
+            )
+        ],
+    )
 
 
 def plan(desired: dict, index: Index, new_ids: dict[str, int | None]):

@@ -181,5 +181,52 @@ class Write:
 
 def report(project, op, kind, name, dn, before=None, after=None) -> dict:
     """One entry of the module's ``changes`` (docs/desired-state.md)."""
-    return {"project": project, "op": op, "kind": kind, "name": name, "dn": dn,
-            "before": before, "after": after}
+    return {
+        "project": project,
+        "op": op,
+        "kind": kind,
+        "name": name,
+        "dn": dn,
+        "before": before,
+        "after": after,
+    }
+
+
+ROLES = ("members", "observers")
+
+
+def validate(desired: dict) -> list[str]:
+    """Problems with the desired state's shape or names (they end up in DNs and filters)."""
+    errors: list[str] = []
+    seen: set[str] = set()
+    for p in desired.get("projects", []):
+        project = str(p.get("project", ""))
+        if (
+            not PROJECT_RE.match(project)
+            or p.get("ou") != f"P{project}"
+            or not OU_NAME_RE.match(p.get("ou") or "")
+        ):
+            errors.append(f"project {project!r}: bad project number or ou {p.get('ou')!r}")
+            continue
+        for role in ROLES:
+            name = (p.get("groups", {}).get(role) or {}).get("name", "")
+            if not SAM_RE.match(name):
+                errors.append(f"project {project}: bad {role} group name {name!r}")
+        for a in p.get("accounts", []):
+            sam = a.get("sam", "")
+            if not SAM_RE.match(sam):
+                errors.append(f"project {project}: bad sAMAccountName {sam!r}")
+            elif sam.lower() in seen:
+                errors.append(f"project {project}: sAMAccountName {sam} appears twice")
+            seen.add(sam.lower())
+            if a.get("group") not in ("members", "observers"):
+                errors.append(f"{sam}: group must be members or observers")
+            try:
+                if a.get("expires"):
+                    date.fromisoformat(a["expires"])
+            except (TypeError, ValueError):
+                errors.append(f"{sam}: expires {a.get('expires')!r} is not an ISO date")
+    for pkg, sw in (desired.get("software") or {}).items():
+        if not SAM_RE.match(sw.get("group", "")) or not isinstance(sw.get("seats"), int):
+            errors.append(f"software {pkg}: bad group name or seats")
+    return errors

@@ -43,9 +43,21 @@ LDAP_ARGUMENT_SPEC: dict = {
 
 #: attributes the reconciler reads of every object under the projects OU
 READ_ATTRIBUTES = [
-    "objectClass", "sAMAccountName", "userPrincipalName", "displayName", "givenName", "sn",
-    "mail", "company", "description", "userAccountControl", "accountExpires", "uidNumber",
-    "gidNumber", "member", "groupType",
+    "objectClass",
+    "sAMAccountName",
+    "userPrincipalName",
+    "displayName",
+    "givenName",
+    "sn",
+    "mail",
+    "company",
+    "description",
+    "userAccountControl",
+    "accountExpires",
+    "uidNumber",
+    "gidNumber",
+    "member",
+    "groupType",
 ]
 OBJECTS_FILTER = "(|(objectClass=user)(objectClass=group)(objectClass=organizationalUnit))"
 PAGE_SIZE = 1000
@@ -61,8 +73,11 @@ class LdapError(Exception):
 
 
 def settings_of(params: dict) -> Settings:
-    return Settings(projects_ou=params["projects_ou"], software_ou=params["software_ou"],
-                    upn_suffix=params["upn_suffix"])
+    return Settings(
+        projects_ou=params["projects_ou"],
+        software_ou=params["software_ou"],
+        upn_suffix=params["upn_suffix"],
+    )
 
 
 def read_secret(path: str) -> str:
@@ -83,36 +98,62 @@ def connect(params: dict, password: str):
         tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=params["ca_file"])
     except lx.LDAPSSLConfigurationError:
         raise LdapError(f"CA file {params['ca_file']} is missing or unreadable") from None
-    server = ldap3.Server(params["server"], port=params["port"], use_ssl=True, tls=tls,
-                          get_info=ldap3.NONE, connect_timeout=params["timeout"])
-    conn = ldap3.Connection(server, user=params["bind_user"], password=password,
-                            authentication=ldap3.SIMPLE, raise_exceptions=True,
-                            auto_referrals=False, receive_timeout=max(60, params["timeout"]),
-                            read_only=False)
+    server = ldap3.Server(
+        params["server"],
+        port=params["port"],
+        use_ssl=True,
+        tls=tls,
+        get_info=ldap3.NONE,
+        connect_timeout=params["timeout"],
+    )
+    conn = ldap3.Connection(
+        server,
+        user=params["bind_user"],
+        password=password,
+        authentication=ldap3.SIMPLE,
+        raise_exceptions=True,
+        auto_referrals=False,
+        receive_timeout=max(60, params["timeout"]),
+        read_only=False,
+    )
     try:
         conn.open()
         conn.bind()
     except lx.LDAPInvalidCredentialsResult:
-        raise LdapError(f"AD at {where} rejected the credentials of {params['bind_user']} "
-                        f"(invalidCredentials): check {params['bind_password_file']}") from None
-    except (lx.LDAPSocketOpenError, lx.LDAPCertificateError, lx.LDAPSocketReceiveError,
-            ssl.SSLError, OSError) as e:
+        raise LdapError(
+            f"AD at {where} rejected the credentials of {params['bind_user']} "
+            f"(invalidCredentials): check {params['bind_password_file']}"
+        ) from None
+    except (
+        lx.LDAPSocketOpenError,
+        lx.LDAPCertificateError,
+        lx.LDAPSocketReceiveError,
+        ssl.SSLError,
+        OSError,
+    ) as e:
         raise LdapError(_connect_message(where, params["ca_file"], str(e))) from None
     except lx.LDAPOperationResult as e:
-        raise LdapError(f"AD at {where} refused the bind of {params['bind_user']}: "
-                        f"{e.description}") from None
+        raise LdapError(
+            f"AD at {where} refused the bind of {params['bind_user']}: {e.description}"
+        ) from None
     return conn
 
 
 def _connect_message(where: str, ca_file: str, text: str) -> str:
     low = text.lower()
     if "doesn't match" in low or "hostname mismatch" in low or "ip address mismatch" in low:
-        return (f"certificate of AD at {where} does not name that host (hostname mismatch); "
-                "use the name or address in its certificate")
+        return (
+            f"certificate of AD at {where} does not name that host (hostname mismatch); "
+            "use the name or address in its certificate"
+        )
     if "certificate" in low or "ssl" in low or "tls" in low:
         return f"certificate of AD at {where} could not be verified with CA file {ca_file}"
-    for key, why in (("refused", "connection refused"), ("timed out", "timed out"),
-                     ("no route", "no route to host"), ("name or service", "unknown host")):
+    for key, why in (
+        ("refused", "connection refused"),
+        ("timed out", "timed out"),
+        ("no route", "no route to host"),
+        ("name or service", "unknown host"),
+    ):
         if key in low:
             return f"AD server {where} unreachable ({why})"
     return f"AD server {where} unreachable"
@@ -130,9 +171,9 @@ def operation_message(e: Exception, verb: str, dn: str, bind_user: str) -> str:
 
 def _search(conn, base: str, flt: str, attributes: list[str]) -> list[Entry]:
     entries = []
-    for item in conn.extend.standard.paged_search(base, flt, ldap3.SUBTREE,
-                                                  attributes=attributes, paged_size=PAGE_SIZE,
-                                                  generator=True):
+    for item in conn.extend.standard.paged_search(
+        base, flt, ldap3.SUBTREE, attributes=attributes, paged_size=PAGE_SIZE, generator=True
+    ):
         if item.get("type") != "searchResEntry":
             continue  # referrals to other partitions are not followed
         raw = dict(item["raw_attributes"])
@@ -148,8 +189,9 @@ def _complete_ranges(conn, dn: str, raw: dict) -> None:
         values = list(raw.pop(key))
         end = rng.split("=", 1)[1].split("-", 1)[1]
         while end != "*":
-            conn.search(dn, "(objectClass=*)", ldap3.BASE,
-                        attributes=[f"{name};range={int(end) + 1}-*"])
+            conn.search(
+                dn, "(objectClass=*)", ldap3.BASE, attributes=[f"{name};range={int(end) + 1}-*"]
+            )
             got = conn.response[0]["raw_attributes"] if conn.response else {}
             part = next((k for k in got if k.lower().startswith(name.lower() + ";range=")), None)
             if part is None:
@@ -173,8 +215,9 @@ def read_entries(conn, params: dict) -> list[Entry]:
             if base == s.projects_ou:
                 raise LdapError(f"projects OU {base} not found in AD") from None
         except lx.LDAPInsufficientAccessRightsResult:
-            raise LdapError(f"insufficient rights: {params['bind_user']} may not read "
-                            f"{base}") from None
+            raise LdapError(
+                f"insufficient rights: {params['bind_user']} may not read {base}"
+            ) from None
     return entries
 
 
@@ -182,7 +225,7 @@ def find_names(conn, base_dn: str, names: list[str]) -> list[Entry]:
     """Objects anywhere under base_dn holding one of these sAMAccountNames (OR filter, chunked)."""
     found: list[Entry] = []
     for i in range(0, len(names), NAME_CHUNK):
-        chunk = names[i:i + NAME_CHUNK]
+        chunk = names[i : i + NAME_CHUNK]
         flt = "(|" + "".join(f"(sAMAccountName={escape_filter_chars(n)})" for n in chunk) + ")"
         found.extend(_search(conn, base_dn, flt, ["sAMAccountName", "objectClass"]))
     return found

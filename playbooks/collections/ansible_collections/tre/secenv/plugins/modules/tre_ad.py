@@ -161,9 +161,8 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_diff import (
     missing_ids,
     new_names,
     plan,
-    validate,
 )
-from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import Index
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import Index, validate
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ldap import (
     LDAP3_IMPORT_ERROR,
     LDAP_ARGUMENT_SPEC,
@@ -196,8 +195,10 @@ def render_diff(changes: list[dict]) -> dict:
         else:
             before.extend(f"{where}: {k}={v}" for k, v in (c["before"] or {}).items())
             after.extend(f"{where}: {k}={v}" for k, v in (c["after"] or {}).items())
-    return {"before": "".join(line + "\n" for line in before),
-            "after": "".join(line + "\n" for line in after)}
+    return {
+        "before": "".join(line + "\n" for line in before),
+        "after": "".join(line + "\n" for line in after),
+    }
 
 
 def reconcile(module: AnsibleModule) -> dict:
@@ -205,9 +206,13 @@ def reconcile(module: AnsibleModule) -> dict:
     desired = p["desired"] or {}
     problems = validate(desired)
     if problems:
-        fail(module, msg=f"invalid desired state: {problems[0]}"
-                         + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-                         changed=False, changes=[])
+        fail(
+            module,
+            msg=f"invalid desired state: {problems[0]}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+            changed=False,
+            changes=[],
+        )
     password = read_secret(p["bind_password_file"])
     module.no_log_values.add(password)
     conn = connect(p, password)
@@ -218,31 +223,48 @@ def reconcile(module: AnsibleModule) -> dict:
         found = find_names(conn, p["base_dn"], sorted(wanted)) if wanted else []
         problems = clashes(desired, index, found)
         if problems:
-            fail(module, msg=problems[0] + (f" (and {len(problems) - 1} more clashes)"
-                                                if len(problems) > 1 else ""),
-                             clashes=problems, changed=False, changes=[])
+            fail(
+                module,
+                msg=problems[0]
+                + (f" (and {len(problems) - 1} more clashes)" if len(problems) > 1 else ""),
+                clashes=problems,
+                changed=False,
+                changes=[],
+            )
         missing = missing_ids(desired, index)
         new_ids: dict = {key: None for key in missing}
         if missing and not module.check_mode:
-            start = reserve_ids(conn, index.settings, p["id_min"], index.max_id + 1,
-                                len(missing))
+            start = reserve_ids(conn, index.settings, p["id_min"], index.max_id + 1, len(missing))
             new_ids = {key: start + i for i, key in enumerate(missing)}
         writes, warnings, ids = plan(desired, index, new_ids)
         changes = [r for w in writes for r in w.reports]
         if not module.check_mode and writes:
-            names = {a["sam"]: a.get("display_name") for proj in desired.get("projects", [])
-                     for a in proj.get("accounts", [])}
+            names = {
+                a["sam"]: a.get("display_name")
+                for proj in desired.get("projects", [])
+                for a in proj.get("accounts", [])
+            }
             try:
                 apply_writes(conn, writes, p["initial_password_dir"], p["bind_user"], names)
             except ApplyError as e:
-                fail(module, msg=str(e), changed=bool(e.applied), changes=e.applied,
-                                 ad_warnings=warnings)
+                fail(
+                    module,
+                    msg=str(e),
+                    changed=bool(e.applied),
+                    changes=e.applied,
+                    ad_warnings=warnings,
+                )
     finally:
         conn.unbind()
     for w in warnings:
         module.warn(w)
-    result = {"changed": bool(changes), "changes": changes, "ids": ids, "ad_warnings": warnings,
-              "invocation": invocation(module)}
+    result = {
+        "changed": bool(changes),
+        "changes": changes,
+        "ids": ids,
+        "ad_warnings": warnings,
+        "invocation": invocation(module),
+    }
     if module._diff:
         result["diff"] = render_diff(changes)
     return result
@@ -252,8 +274,9 @@ def invocation(module: AnsibleModule) -> dict:
     """The module arguments echoed back, with the (large) desired state summarised."""
     args = dict(module.params)
     projects = (args.get("desired") or {}).get("projects", [])
-    args["desired"] = (f"{len(projects)} projects, "
-                       f"{sum(len(p.get('accounts', [])) for p in projects)} accounts")
+    args["desired"] = (
+        f"{len(projects)} projects, {sum(len(p.get('accounts', [])) for p in projects)} accounts"
+    )
     return {"module_args": args}
 
 
@@ -277,9 +300,14 @@ def main() -> None:
     except LdapError as e:
         fail(module, msg=str(e), changed=False, changes=[])
     except LDAP_ERRORS as e:  # an LDAP error outside a write (search, allocation): one line
-        fail(module, msg=operation_message(e, "read", module.params["projects_ou"],
-                                               module.params["bind_user"]),
-                         changed=False, changes=[])
+        fail(
+            module,
+            msg=operation_message(
+                e, "read", module.params["projects_ou"], module.params["bind_user"]
+            ),
+            changed=False,
+            changes=[],
+        )
     module.exit_json(**result)
 
 
