@@ -105,6 +105,8 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
     if not yes and planned.changes and not click.confirm("Apply these changes?", default=False):
         raise SystemExit(1)
     result = do_apply(prepared, inventory, home, store, force=force, planned=planned)
+    if result is planned and not as_json:
+        return  # nothing to change: the plan above said so, the revision is recorded
     _report(result, as_json, planned=False)
 
 
