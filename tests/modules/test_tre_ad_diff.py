@@ -317,6 +317,13 @@ def test_seat_group_missing_is_created_with_members_and_gid():
     assert run(ad, desired(software=software(["p7001.jan"])))[0] == []
 
 
+def test_duplicate_seat_holders_count_once():
+    ad = FakeAD()
+    _, warnings, _ = run(ad, desired(software=software(["p7001.jan", "p7001.jan"], seats=1)))
+    assert warnings == []
+    assert ad.get(f"CN=SW-SAS,{S.software_ou}")["member"] == [f"CN=p7001.jan,{P_OU}"]
+
+
 def test_missing_software_ou_inside_projects_is_created():
     ad = FakeAD()
     del ad.objects[norm_dn(S.software_ou)]

@@ -247,7 +247,7 @@ class Planner:
     def _seats(self, sw: dict) -> tuple[list, list]:
         name = sw["group"]
         wanted = []
-        for sam in sw.get("members", []):
+        for sam in dict.fromkeys(sw.get("members", [])):
             if sam.lower() in self.account_of:
                 wanted.append(self.account_of[sam.lower()][1])
             else:
