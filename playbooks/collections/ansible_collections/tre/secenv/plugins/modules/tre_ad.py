@@ -234,7 +234,13 @@ def reconcile(module: AnsibleModule) -> dict:
         missing = missing_ids(desired, index)
         new_ids: dict = {key: None for key in missing}
         if missing and not module.check_mode:
-            start = reserve_ids(conn, index.settings, p["id_min"], index.max_id + 1, len(missing))
+            try:
+                start = reserve_ids(
+                    conn, index.settings, p["id_min"], index.max_id + 1, len(missing)
+                )
+            except LDAP_ERRORS as e:
+                where = index.settings.allocator_dn
+                raise LdapError(operation_message(e, "update", where, p["bind_user"])) from None
             new_ids = {key: start + i for i, key in enumerate(missing)}
         writes, warnings, ids = plan(desired, index, new_ids)
         changes = [r for w in writes for r in w.reports]
