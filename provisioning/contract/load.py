@@ -21,7 +21,12 @@ def read_bytes(path: str, c: Checker, what: str = "a contract") -> bytes | None:
     p = Path(path)
     try:
         if not p.is_file():
-            state = "is a directory" if p.is_dir() else "does not exist"
+            if p.is_dir():
+                state = "is a directory"
+            elif p.exists():
+                state = "is not a regular file"
+            else:
+                state = "does not exist"
             c.add(FILE_PATH, "file-missing", f"{state}; expected {what} YAML file")
             return None
         with p.open("rb") as f:
