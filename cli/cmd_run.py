@@ -41,7 +41,7 @@ def _prepare(contracts: tuple[Path, ...], policy_path: str | None, today: date, 
         raise SystemExit(1) from None
 
 
-def _report(result, as_json: bool, planned: bool) -> None:
+def _report(result, as_json: bool, planned: bool, desired=None) -> None:
     if as_json:
         out = {
             "run_id": result.run_id,
@@ -52,7 +52,7 @@ def _report(result, as_json: bool, planned: bool) -> None:
         }
         click.echo(json.dumps(out, indent=2, ensure_ascii=False, default=str))
     else:
-        render_changes(result.changes, result.warnings, planned=planned)
+        render_changes(result.changes, result.warnings, planned=planned, desired=desired)
 
 
 @click.command()
@@ -74,7 +74,7 @@ def plan(contracts, inventory, today, policy_path, state_url, home, as_json) -> 
     """
     prepared, _store = _prepare(contracts, policy_path, today, state_url)
     result = do_plan(prepared, inventory, home)
-    _report(result, as_json, planned=True)
+    _report(result, as_json, planned=True, desired=prepared.desired)
 
 
 @click.command()
@@ -101,7 +101,7 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
     prepared, store = _prepare(contracts, policy_path, today, state_url)
     planned = do_plan(prepared, inventory, home)
     if not as_json:
-        render_changes(planned.changes, planned.warnings, planned=True)
+        render_changes(planned.changes, planned.warnings, planned=True, desired=prepared.desired)
     if not yes and planned.changes and not click.confirm("Apply these changes?", default=False):
         raise SystemExit(1)
     result = do_apply(prepared, inventory, home, store, force=force, planned=planned)

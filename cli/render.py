@@ -7,6 +7,9 @@ from typing import Any
 
 import click
 
+#: Longest detail shown per change line in text mode; ``--json`` has everything.
+DETAIL_MAX = 160
+
 _SYMBOL = {"create": "+", "delete": "-", "remove_members": "~", "handoff": ">"}
 
 
@@ -34,19 +37,43 @@ def change_line(change: dict[str, Any]) -> str:
     symbol = _SYMBOL.get(op, "~")
     name = change.get("name") or change.get("dn") or change.get("path") or ""
     details = _details(change)
+    if len(details) > DETAIL_MAX:  # the full before/after is in --json
+        details = details[: DETAIL_MAX - 1] + "…"
     head = f"  {symbol} {op:<14} {change.get('kind', '?'):<12} {name}"
     return head + (f"  ({details})" if details else "")
 
 
-def render_changes(changes: list[dict[str, Any]], warnings: list[str], *, planned: bool) -> None:
+def _unchanged(project: dict[str, Any], changes: list[dict[str, Any]]) -> str:
+    """What a plan leaves as it is: the project's accounts and groups without a change."""
+    touched = {(c.get("kind"), c.get("name")) for c in changes}
+    accounts = [a for a in project["accounts"] if ("account", a["sam"]) not in touched]
+    groups = [g["name"] for g in project["groups"].values() if ("group", g["name"]) not in touched]
+    subjects = project["storage"]["file_subjects"]
+    return (
+        f"  = unchanged     {len(accounts)} account(s), {len(groups)} group(s);"
+        f" {len(subjects)} file subject(s) in force"
+    )
+
+
+def render_changes(
+    changes: list[dict[str, Any]],
+    warnings: list[str],
+    *,
+    planned: bool,
+    desired: dict[str, Any] | None = None,
+) -> None:
+    """Per project: what is created (+), changed (~), handed off (>), and what stays (=)."""
     by_project: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for c in changes:
         by_project[str(c.get("project") or "shared")].append(c)
-    for project in sorted(by_project, key=lambda p: (p == "shared", p)):
-        title = "Seat groups and shared objects" if project == "shared" else f"Project {project}"
+    projects = {p["project"]: p for p in (desired or {}).get("projects", [])}
+    for number in sorted(set(by_project) | set(projects), key=lambda p: (p == "shared", p)):
+        title = "Seat groups and shared objects" if number == "shared" else f"Project {number}"
         click.echo(f"{title}:")
-        for c in by_project[project]:
+        for c in by_project.get(number, []):
             click.echo(change_line(c))
+        if number in projects:
+            click.echo(_unchanged(projects[number], by_project.get(number, [])))
     for w in warnings:
         click.echo(f"Warning: {w}", err=True)
     creates = sum(1 for c in changes if c.get("op") == "create")
