@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from provisioning.contract import load_contracts
+from provisioning.contract.model import Contract
+from provisioning.desired import build_desired_state
 from provisioning.errors import ContractError
 from provisioning.orchestrate import RevisionError, prepare
 from provisioning.orchestrate import apply as do_apply
 from provisioning.orchestrate import plan as do_plan
 from provisioning.policy import load_policy
+from provisioning.policy_model import Policy
 from provisioning.state import StateStore
 
 from .options import inventory_option, json_option, policy_option, state_options, today_option
@@ -24,21 +28,28 @@ contracts_argument = click.argument(
 )
 
 
-def _prepare(contracts: tuple[Path, ...], policy_path: str | None, today: date, state_url: str):
+def _exit_with(problems: list) -> NoReturn:
+    """Every problem on its own line (stderr), then exit 1."""
+    for problem in problems:
+        click.echo(problem.line(), err=True)
+    raise SystemExit(1)
+
+
+def _load(contracts: tuple[Path, ...], policy_path: str | None) -> tuple[Policy, list[Contract]]:
     policy = load_policy(policy_path)
     try:
-        loaded = load_contracts(list(contracts), policy)
+        return policy, load_contracts(list(contracts), policy)
     except ContractError as e:
-        for problem in e.problems:
-            click.echo(problem.line(), err=True)
-        raise SystemExit(1) from None
+        _exit_with(e.problems)
+
+
+def _prepare(contracts: tuple[Path, ...], policy_path: str | None, today: date, state_url: str):
+    policy, loaded = _load(contracts, policy_path)
     store = StateStore(state_url)
     try:
         return prepare(loaded, policy, today, store), store
     except RevisionError as e:
-        for problem in e.problems:
-            click.echo(problem.line(), err=True)
-        raise SystemExit(1) from None
+        _exit_with(e.problems)
 
 
 def _report(result, as_json: bool, planned: bool, desired=None) -> None:
@@ -123,18 +134,9 @@ def desired(contracts, today, policy_path) -> None:
     Example:
       tre desired examples/contracts/ --today 2026-12-01 > desired.json
     """
-    prepared_contracts = []
-    policy = load_policy(policy_path)
+    policy, loaded = _load(contracts, policy_path)
     try:
-        prepared_contracts = load_contracts(list(contracts), policy)
-    except ContractError as e:
-        for problem in e.problems:
-            click.echo(problem.line(), err=True)
-        raise SystemExit(1) from None
-    from provisioning.desired import build_desired_state
-
-    try:
-        state = build_desired_state(prepared_contracts, policy, today)
+        state = build_desired_state(loaded, policy, today)
     except ValueError as e:
         raise click.ClickException(str(e)) from None
     click.echo(json.dumps(state, indent=2, ensure_ascii=False))

@@ -6,20 +6,19 @@ the objects), the file server through ``podman exec``.
 
 from __future__ import annotations
 
-import tre_verify as tv
+from pathlib import Path
 
-FILE_SUBJECTS = (
-    "GBAPERSOONTAB",
-    "GBAHUISHOUDENSBUS",
-    "GBAADRESOBJECTBUS",
-    "SPOLISBUS",
-    "HOOGSTEOPLTAB",
-    "INPATAB",
-    "LBZBASISTAB",
-    "MEDICIJNTAB",
-    "ONDERWIJSINSCHRTAB",
-    "VSLGWBTAB",
-)
+import tre_verify as tv
+import yaml
+
+
+def _prepared_subjects() -> tuple[str, ...]:
+    """The ten subjects prepare-hosts.yml puts in every catalogue (one list, kept there)."""
+    plays = yaml.safe_load((Path(__file__).parent / "prepare-hosts.yml").read_text())
+    return tuple(plays[0]["vars"]["tre_file_subjects"])
+
+
+FILE_SUBJECTS = _prepared_subjects()
 PROJECT_FOLDERS = ("export", "import", "OtherData")
 
 

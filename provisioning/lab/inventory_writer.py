@@ -27,7 +27,7 @@ from .config import (
     SOFTWARE_OU,
     LabConfig,
 )
-from .proc import Report
+from .proc import Report, write_if_changed
 
 HOSTS = {
     "domain_controllers": "lab-dc",
@@ -106,19 +106,9 @@ def write(cfg: LabConfig, report: Report) -> None:
     line = known_hosts_line(cfg)
     if line:
         files[cfg.known_hosts] = line
-    changed = [p for p, text in files.items() if _write_if_changed(p, text)]
+    changed = [p for p, text in files.items() if write_if_changed(p, text)]
     if changed:
         report.did(
             f"wrote the inventory {cfg.inventory_dir} "
             f"({', '.join(str(p.relative_to(cfg.inventory_dir)) for p in changed)})"
         )
-
-
-def _write_if_changed(path: Path, text: str) -> bool:
-    try:
-        if path.read_text() == text:
-            return False
-    except OSError:
-        pass
-    path.write_text(text)
-    return True

@@ -175,3 +175,14 @@ def write_secret(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.chmod(path, 0o600)
+
+
+def write_if_changed(path: Path, text: str, mode: int | None = None) -> bool:
+    """Write ``text`` unless the file already holds it; True when written (idempotent ``up``)."""
+    with contextlib.suppress(OSError):
+        if path.read_text() == text:
+            return False
+    path.write_text(text)
+    if mode is not None:
+        os.chmod(path, mode)
+    return True

@@ -9,7 +9,17 @@ import shutil
 from pathlib import Path
 
 from .config import OSSC_ADDRESS, OSSC_INBOX, OSSC_PORT, OSSC_USER, LabConfig
-from .proc import Report, ensure_free, exited, port_open, read_pid, run, stop_pid, wait_for
+from .proc import (
+    Report,
+    ensure_free,
+    exited,
+    port_open,
+    read_pid,
+    run,
+    stop_pid,
+    wait_for,
+    write_if_changed,
+)
 
 SSHD = "/usr/sbin/sshd"
 
@@ -92,8 +102,10 @@ def ensure(cfg: LabConfig, report: Report) -> None:
         report.did(f"created the client key {cfg.ossc_key_file}")
     os.chmod(cfg.ossc_key_file, 0o600)
     pub = Path(str(cfg.ossc_key_file) + ".pub").read_text().strip()
-    changed = _write(cfg.sshd_dir / "authorized_keys" / OSSC_USER, f"restrict {pub}\n")
-    changed |= _write(cfg.sshd_dir / "sshd_config", sshd_config(cfg))
+    changed = write_if_changed(
+        cfg.sshd_dir / "authorized_keys" / OSSC_USER, f"restrict {pub}\n", 0o644
+    )
+    changed |= write_if_changed(cfg.sshd_dir / "sshd_config", sshd_config(cfg), 0o644)
     running = read_pid(pidfile(cfg)) is not None
     if running and not changed and port_open(OSSC_ADDRESS, OSSC_PORT):
         return
@@ -109,17 +121,6 @@ def ensure(cfg: LabConfig, report: Report) -> None:
              f"the OSSC gateway on {OSSC_ADDRESS}:{OSSC_PORT}", timeout=15,
              died=exited(pidfile(cfg), cfg.log_dir / "sshd.log"))  # fmt: skip
     report.did(f"started the OSSC gateway sshd on {OSSC_ADDRESS}:{OSSC_PORT}")
-
-
-def _write(path: Path, text: str) -> bool:
-    try:
-        if path.read_text() == text:
-            return False
-    except OSError:
-        pass
-    path.write_text(text)
-    os.chmod(path, 0o644)
-    return True
 
 
 def teardown(cfg: LabConfig, report: Report) -> None:

@@ -13,33 +13,16 @@ from provisioning.errors import LabError
 from .config import LabConfig
 from .proc import Report, run
 
-FALLBACK_SUBJECTS = (
-    "GBAPERSOONTAB",
-    "GBAHUISHOUDENSBUS",
-    "GBAADRESOBJECTBUS",
-    "SPOLISBUS",
-    "HOOGSTEOPLTAB",
-    "INPATAB",
-    "LBZBASISTAB",
-    "MEDICIJNTAB",
-    "ONDERWIJSINSCHRTAB",
-    "VSLGWBTAB",
-)
-
 # Root mode: members reach their project / workspace / subject through ACLs on the directory
 # below; the roots only need to be traversable (x), not listable, by others.
 ROOT_MODES = {"projects": 0o711, "home": 0o711, "archive": 0o700, "catalog": 0o711}
 
 
 def file_subjects() -> tuple[str, ...]:
-    """The default policy's file subjects (the fixed list if the policy cannot be read)."""
-    try:
-        from provisioning.policy import load_policy
+    """The catalogue's subjects: those of the policy in force ($TRE_POLICY or the default)."""
+    from provisioning.policy import load_policy
 
-        subjects = tuple(load_policy().file_subjects)
-        return subjects or FALLBACK_SUBJECTS
-    except Exception:  # noqa: BLE001 - the lab must come up even if the policy code is broken
-        return FALLBACK_SUBJECTS
+    return tuple(load_policy().file_subjects)
 
 
 def mounted_source(mount: Path) -> str | None:
