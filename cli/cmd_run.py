@@ -13,7 +13,7 @@ from provisioning.contract import load_contracts
 from provisioning.contract.model import Contract
 from provisioning.desired import build_desired_state
 from provisioning.errors import ContractError
-from provisioning.orchestrate import RevisionError, prepare
+from provisioning.orchestrate import RevisionError, apply_lock, close_interrupted, prepare
 from provisioning.orchestrate import apply as do_apply
 from provisioning.orchestrate import plan as do_plan
 from provisioning.policy import load_policy
@@ -109,13 +109,20 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
     Example:
       tre apply examples/contracts/ --yes
     """
-    prepared, store = _prepare(contracts, policy_path, today, state_url)
-    planned = do_plan(prepared, inventory, home)
-    if not as_json:
-        render_changes(planned.changes, planned.warnings, planned=True, desired=prepared.desired)
-    if not yes and planned.changes and not click.confirm("Apply these changes?", default=False):
-        raise SystemExit(1)
-    result = do_apply(prepared, inventory, home, store, force=force, planned=planned)
+    with apply_lock(home):
+        prepared, store = _prepare(contracts, policy_path, today, state_url)
+        for run_id in close_interrupted(store):
+            click.echo(
+                f"Note: run {run_id} was interrupted; this apply repairs what it left.", err=True
+            )
+        planned = do_plan(prepared, inventory, home)
+        if not as_json:
+            render_changes(
+                planned.changes, planned.warnings, planned=True, desired=prepared.desired
+            )
+        if not yes and planned.changes and not click.confirm("Apply these changes?"):
+            raise SystemExit(1)
+        result = do_apply(prepared, inventory, home, store, force=force, planned=planned)
     if result is planned and not as_json:
         return  # nothing to change: the plan above said so, the revision is recorded
     _report(result, as_json, planned=False)

@@ -7,8 +7,12 @@ This is the only place that ties the pure domain to the runner and the store; th
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import getpass
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -86,6 +90,45 @@ def plan(prepared: Prepared, inventory: Path, home: Path) -> RunResult:
     if not result.ok:
         raise RunError(f"plan failed: {result.failures[0]}")
     return result
+
+
+@contextmanager
+def apply_lock(home: Path, wait_seconds: float = 600) -> Iterator[None]:
+    """One apply at a time per admin machine (per ``--home``); waits for the other to end.
+
+    Two admins applying at once would race on the same subvolumes; AD numbering is safe
+    anyway (atomic allocator), this keeps the file server and the ledger orderly too.
+    """
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(home / "apply.lock", "a+") as lock:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ProvisioningError(
+                        f"another tre apply holds {home / 'apply.lock'} for over"
+                        f" {wait_seconds:.0f} s; try again when it has finished"
+                    ) from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def close_interrupted(store: StateStore) -> list[str]:
+    """Mark applies that were killed half-way; this run's plan shows what they left undone.
+
+    Their changes made before the kill are not in the ledger (the modules report them only
+    when they return); the repairing run records what it changes itself.
+    """
+    runs = store.interrupted_runs()
+    for run in runs:
+        store.finish_run(run["run_id"], "interrupted", None)
+    return [r["run_id"] for r in runs]
 
 
 def apply(

@@ -120,6 +120,13 @@ class StateStore:
                 (run_id, _now(), actor, mode, today, json.dumps(projects)),
             )
 
+    def interrupted_runs(self) -> list[dict[str, Any]]:
+        """Applies still marked running: killed half-way (callers hold the apply lock)."""
+        rows = self._db.execute(
+            "SELECT run_id, started, actor, projects FROM runs WHERE status = 'running'"
+        ).fetchall()
+        return [dict(r) for r in rows]
+
     def finish_run(self, run_id: str, status: str, artifacts: str | None) -> None:
         with self._tx() as db:
             db.execute(
