@@ -27,7 +27,7 @@ LAB_INVENTORY = REPO / "inventory" / "lab"
 @pytest.fixture(scope="session")
 def lab_inventory() -> Inventory:
     if os.geteuid() != 0:
-        pytest.skip("the lab needs root")
+        pytest.fail("the lab tests need root (pytest -m lab as root); they never skip")
     from provisioning import lab
     from provisioning.lab.config import LabConfig
 

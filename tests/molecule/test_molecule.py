@@ -35,7 +35,7 @@ def molecule_env() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def prerequisites(lab_inventory):
     if os.geteuid() != 0:
-        pytest.skip("Molecule scenarios need root (podman --privileged, loop mounts)")
+        pytest.fail("Molecule scenarios need root (podman --privileged, loop mounts)")
     env = molecule_env()
     subprocess.run([str(REPO / "scripts/fetch-collections.sh")], check=True, cwd=REPO, env=env)
     subprocess.run([str(REPO / "scripts/build-host-image.sh")], check=True, cwd=REPO, env=env)
