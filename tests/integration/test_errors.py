@@ -77,3 +77,32 @@ def test_certificate_not_trusted(lab_inventory, tmp_path):
     result = run_apply(broken_inventory(tmp_path, tre_ad_ca_file=str(other_ca)), tmp_path)
     assert_one_line_failure(result, "certificate")
     assert ledger_rows(tmp_path) == 0
+
+
+def test_hand_made_object_with_the_same_name(lab_inventory, tmp_path):
+    """An account made by hand elsewhere with the name tre would use stops the whole run."""
+    from tests.integration.helpers import ad_connection, delete_subtree, lab_vars, write_contract
+
+    v = lab_vars()
+    conn = ad_connection(v)
+    handmade_ou = f"OU=Handmade,{v['tre_ad_projects_ou']}"
+    delete_subtree(conn, handmade_ou)
+    delete_subtree(conn, f"OU=P9060,{v['tre_ad_projects_ou']}")
+    conn.add(handmade_ou, "organizationalUnit")
+    conn.add(
+        f"CN=someone,{handmade_ou}",
+        ["top", "person", "organizationalPerson", "user"],
+        {"sAMAccountName": "p9060.jdevries", "userAccountControl": 514},
+    )
+    contract = yaml.safe_load((EXAMPLES / "9001-small.yaml").read_text())
+    contract["project"] = 9060
+    path = write_contract(tmp_path / "9060.yaml", contract)
+    env = {"TRE_STATE": f"sqlite:///{tmp_path}/state.db", "TRE_HOME": str(tmp_path / "home")}
+    try:
+        result = tre("apply", str(path), "--today", "2026-12-01", "--yes", env=env, check=False)
+        assert_one_line_failure(result, "p9060.jdevries")
+        assert ledger_rows(tmp_path) == 0
+        conn.search(v["tre_ad_projects_ou"], "(ou=P9060)", attributes=[])
+        assert conn.entries == [], "nothing may be written when a name clashes"
+    finally:
+        delete_subtree(conn, handmade_ou)
