@@ -13,7 +13,13 @@ from provisioning.contract import load_contracts
 from provisioning.contract.model import Contract
 from provisioning.desired import build_desired_state
 from provisioning.errors import ContractError
-from provisioning.orchestrate import RevisionError, apply_lock, close_interrupted, prepare
+from provisioning.orchestrate import (
+    RevisionError,
+    apply_lock,
+    close_interrupted,
+    confirm_pending,
+    prepare,
+)
 from provisioning.orchestrate import apply as do_apply
 from provisioning.orchestrate import plan as do_plan
 from provisioning.policy import load_policy
@@ -111,11 +117,15 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
     """
     with apply_lock(home):
         prepared, store = _prepare(contracts, policy_path, today, state_url)
-        for run_id in close_interrupted(store):
+        interrupted = close_interrupted(store, home)
+        for run_id in interrupted.run_ids:
             click.echo(
                 f"Note: run {run_id} was interrupted; this apply repairs what it left.", err=True
             )
         planned = do_plan(prepared, inventory, home)
+        if interrupted.pending:
+            projects = [c.project for c in prepared.contracts]
+            confirm_pending(store, interrupted, planned, projects)
         if not as_json:
             render_changes(
                 planned.changes, planned.warnings, planned=True, desired=prepared.desired

@@ -23,7 +23,7 @@ from .desired import build_desired_state, revision_of
 from .errors import InventoryError, ProvisioningError, RunError, StateError
 from .policy_model import Policy
 from .revisions import RevisionProblem, check_revision
-from .runner import RunResult, new_run_id, run_site
+from .runner import RunResult, journal_entries, new_run_id, run_site
 from .state import LedgerEntry, StateStore
 
 
@@ -119,16 +119,55 @@ def apply_lock(home: Path, wait_seconds: float = 600) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def close_interrupted(store: StateStore) -> list[str]:
-    """Mark applies that were killed half-way; this run's plan shows what they left undone.
+@dataclass
+class Interrupted:
+    """Applies killed half-way, and their changes whose outcome the next plan must tell."""
 
-    Their changes made before the kill are not in the ledger (the modules report them only
-    when they return); the repairing run records what it changes itself.
+    run_ids: list[str]
+    pending: list[tuple[dict[str, Any], dict[str, Any]]]  # (run row, change)
+
+
+def close_interrupted(store: StateStore, home: Path) -> Interrupted:
+    """Mark applies that were killed half-way and record what they had done.
+
+    The modules journal each change as they apply it (``<run>/journal/*.jsonl``): changes
+    journaled as done go into the ledger now, marked ``recovered``; changes that were under
+    way when the kill came are returned as pending for ``confirm_pending``.
     """
     runs = store.interrupted_runs()
+    pending: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for run in runs:
-        store.finish_run(run["run_id"], "interrupted", None)
-    return [r["run_id"] for r in runs]
+        if not store.run_recorded(run["run_id"]):
+            done, unsure = journal_entries(home / "runs" / run["run_id"])
+            store.record(
+                [_entry(run["run_id"], run["actor"], dict(c, recovered=True)) for c in done]
+            )
+            pending += [(run, c) for c in unsure]
+        store.finish_run(run["run_id"], "interrupted", str(home / "runs" / run["run_id"]))
+    return Interrupted([r["run_id"] for r in runs], pending)
+
+
+def _what(change: dict[str, Any]) -> tuple[Any, ...]:
+    return (change.get("project"), change.get("op"), change.get("kind"), change.get("name"))
+
+
+def confirm_pending(
+    store: StateStore, interrupted: Interrupted, planned: RunResult, projects: list[str]
+) -> int:
+    """Record the pending changes of killed runs that really happened.
+
+    A change that was under way when the run was killed happened if the plan made now (over
+    the same projects) no longer asks for it. Changes of projects outside this run stay
+    unconfirmed (not recorded). Returns how many were recorded.
+    """
+    still_needed = {_what(c) for c in planned.changes}
+    happened = [
+        _entry(run["run_id"], run["actor"], dict(change, recovered=True))
+        for run, change in interrupted.pending
+        if change.get("project") in projects and _what(change) not in still_needed
+    ]
+    store.record(happened)
+    return len(happened)
 
 
 def apply(

@@ -7,6 +7,7 @@ the desired state (no secrets: the modules read secrets from root-only files the
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -117,6 +118,37 @@ def _task_result(event: dict[str, Any]) -> TaskResult | None:
     )
 
 
+def _extravars(desired: dict[str, Any], force: bool, journal: Path | None) -> dict[str, Any]:
+    extravars: dict[str, Any] = {"tre_desired": desired, "tre_force": force}
+    if journal is not None:
+        extravars["tre_journal_dir"] = str(journal)
+    return extravars
+
+
+def _change_key(change: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in change.items() if k != "journal"}, sort_keys=True)
+
+
+def journal_entries(private: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What the modules journaled in a run: (done, pending).
+
+    ``pending`` are intents without a ``done``: the kill came while the change was under way,
+    so it may or may not have happened (see ``orchestrate.confirm_pending``).
+    """
+    done: list[dict[str, Any]] = []
+    intents: list[dict[str, Any]] = []
+    for path in sorted((private / "journal").glob("*.jsonl")):
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                entry = dict(json.loads(line), host=path.stem)
+            except ValueError:
+                continue  # a line cut by the kill
+            (intents if entry.pop("journal", "done") == "intent" else done).append(entry)
+    finished = {_change_key(c) for c in done}
+    pending = [c for c in intents if _change_key(c) not in finished]
+    return done, pending
+
+
 def run_site(
     inventory: Path,
     desired: dict[str, Any],
@@ -143,7 +175,7 @@ def run_site(
         project_dir=str(playbooks),
         playbook=PLAYBOOK,
         inventory=str(inventory.resolve()),
-        extravars={"tre_desired": desired, "tre_force": force},
+        extravars=_extravars(desired, force, None if check else private / "journal"),
         cmdline=cmdline,
         envvars={
             "ANSIBLE_COLLECTIONS_PATH": collections_path(playbooks),

@@ -157,6 +157,11 @@ class StateStore:
                 ],
             )
 
+    def run_recorded(self, run_id: str) -> bool:
+        """Whether the ledger already holds entries of this run."""
+        row = self._db.execute("SELECT 1 FROM ledger WHERE run_id = ? LIMIT 1", (run_id,))
+        return row.fetchone() is not None
+
     def ledger(self, project: str | None = None) -> list[LedgerEntry]:
         sql = "SELECT * FROM ledger" + (" WHERE project = ?" if project else "") + " ORDER BY id"
         rows = self._db.execute(sql, (project,) if project else ()).fetchall()

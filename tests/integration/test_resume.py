@@ -86,6 +86,15 @@ def test_killed_apply_is_repaired_by_the_next(lab_inventory, tmp_path):
     db = sqlite3.connect(tmp_path / "state.db")
     statuses = [r[0] for r in db.execute("SELECT status FROM runs ORDER BY started")]
     assert statuses[0] == "interrupted" and "successful" in statuses
+    # The ledger holds every account creation exactly once: those of the killed run
+    # recovered from its journal, the rest from the repairing run.
+    created = db.execute(
+        "SELECT name, detail FROM ledger WHERE project = ? AND op = 'create' AND kind = 'account'",
+        (PROJECT,),
+    ).fetchall()
+    names = [name for name, _ in created]
+    assert sorted(names) == sorted(set(names)) and len(names) == len(accounts)
+    assert any('"recovered": true' in detail for _, detail in created)
 
     delete_subtree(conn, f"OU=P{PROJECT},{v['tre_ad_projects_ou']}")
     remove_project_storage(v, PROJECT)

@@ -26,6 +26,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
     Settings,
     Write,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ldap import (
     LdapError,
     operation_message,
@@ -139,14 +140,19 @@ def apply_writes(
     password_dir: str | None,
     bind_user: str,
     names: dict[str, str | None],
+    journal: Journal | None = None,
 ) -> list[dict]:
     """Apply ``writes`` in order; return their reports, or raise ApplyError at the first failure.
+
+    Each write's reports also go to ``journal`` as soon as the write is done.
 
     ``names`` maps a new account's sAMAccountName to its display name (password check).
     """
     applied: list[dict] = []
     for w in writes:
         password_file = None
+        if journal is not None:
+            journal.intent(w.reports)
         try:
             if w.op == "add":
                 attrs = dict(w.attrs)
@@ -183,4 +189,6 @@ def apply_writes(
             verb = "create" if w.op == "add" else "modify"
             raise ApplyError(operation_message(e, verb, w.dn, bind_user), applied) from None
         applied.extend(w.reports)
+        if journal is not None:
+            journal.done(w.reports)
     return applied

@@ -89,6 +89,12 @@ options:
       - Root-only directory for initial passwords, one 0600 file per new account.
       - Required when accounts are created.
     type: path
+  journal:
+    description:
+      - File (JSON lines) to which every change is appended as soon as it is applied, so a run
+        killed half-way can still be recorded in the audit ledger by C(tre apply).
+      - Not written in check mode.
+    type: path
 """
 
 EXAMPLES = r"""
@@ -163,6 +169,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_diff import (
     plan,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import Index, validate
+from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ldap import (
     LDAP3_IMPORT_ERROR,
     LDAP_ARGUMENT_SPEC,
@@ -251,7 +258,13 @@ def reconcile(module: AnsibleModule) -> dict:
                 for a in proj.get("accounts", [])
             }
             try:
-                apply_writes(conn, writes, p["initial_password_dir"], p["bind_user"], names)
+                journal = Journal(p["journal"])
+                try:
+                    apply_writes(
+                        conn, writes, p["initial_password_dir"], p["bind_user"], names, journal
+                    )
+                finally:
+                    journal.close()
             except ApplyError as e:
                 fail(
                     module,
@@ -296,6 +309,7 @@ def main() -> None:
             LDAP_ARGUMENT_SPEC,
             desired={"type": "dict", "required": True},
             initial_password_dir={"type": "path", "no_log": False},
+            journal={"type": "path"},
         ),
         supports_check_mode=True,
     )

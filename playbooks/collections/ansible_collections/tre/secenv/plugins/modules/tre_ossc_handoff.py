@@ -59,6 +59,11 @@ options:
     description: Connection timeout in seconds.
     type: int
     default: 15
+  journal:
+    description:
+      - File (JSON lines) to which every hand-off is appended as soon as it is uploaded, so a
+        run killed half-way can still be recorded in the audit ledger by C(tre apply).
+    type: path
 attributes:
   check_mode:
     support: full
@@ -100,6 +105,7 @@ import posixpath
 import stat
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ossc_manifest import (
     ManifestError,
     build_body,
@@ -188,6 +194,7 @@ def run_module() -> None:
             "inbox": {"type": "str", "default": "inbox"},
             "processed_dirs": {"type": "list", "elements": "str", "default": []},
             "timeout": {"type": "int", "default": 15},
+            "journal": {"type": "path"},
         },
         supports_check_mode=True,
     )
@@ -248,10 +255,14 @@ def run_module() -> None:
         if module.check_mode:
             result["changes"] = [change for _b, _p, change in planned]
         else:
+            journal = Journal(params["journal"])
             for body, path, change in planned:
+                journal.intent([change])
                 _upload(sftp, path, render(body))
                 applied.append(change)
+                journal.done([change])
                 result["manifests"][body["project"]]["uploaded"] = True
+            journal.close()
     except (OSError, paramiko.SSHException) as exc:
         result["changed"] = bool(applied)
         cause = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

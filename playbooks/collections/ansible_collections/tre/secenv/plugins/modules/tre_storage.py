@@ -59,6 +59,12 @@ options:
     description: Allow lowering a limit to or below the current usage.
     type: bool
     default: false
+  journal:
+    description:
+      - File (JSON lines) to which every change is appended as soon as it is applied, so a run
+        killed half-way can still be recorded in the audit ledger by C(tre apply).
+      - Not written in check mode.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -111,6 +117,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tre.secenv.plugins.module_utils.tre_acl import write_acls
 from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
+from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_plan import (
     Actual,
     Layout,
@@ -189,6 +196,7 @@ def run_module() -> None:
             "catalog_root": {"type": "path", "required": True},
             "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
             "force": {"type": "bool", "default": False},
+            "journal": {"type": "path"},
         },
         supports_check_mode=True,
     )
@@ -242,16 +250,22 @@ def run_module() -> None:
             **result,
         )
     applied = result["changes"]
+    journal = Journal(module.params["journal"])
     for _phase, ops, indexes in plan.ordered_steps():
+        done = [plan.changes[i] for i in indexes]
+        journal.intent(done)
         for op in ops:
             try:
                 _apply_op(op, backend)
             except (OSError, RuntimeError) as exc:
                 cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 result["changed"] = bool(applied)
+                journal.close()
                 module.fail_json(msg=f"{op[0]} {op[1]} failed: {cause.splitlines()[0]}", **result)
             stats["operations"] += 1
-        applied.extend(plan.changes[i] for i in indexes)
+        applied.extend(done)
+        journal.done(done)
+    journal.close()
     result["changed"] = bool(applied)
     module.exit_json(**result)
 
