@@ -167,7 +167,8 @@ def run_site(
     private = home / "runs" / run_id
     private.mkdir(parents=True, mode=0o700)
     os.chmod(home / "runs", 0o700)
-    cmdline = "--check --diff" if check else "--diff"
+    # --diff only for plans: an apply reports through `changes`, the diff would double it
+    cmdline = "--check --diff" if check else ""
     if tags:
         cmdline += f" --tags {tags}"
     runner = ansible_runner.run(

@@ -139,6 +139,7 @@ def _provision(cfg: LabConfig, report: Report) -> None:
             "--server-role=dc",
             "--dns-backend=SAMBA_INTERNAL",
             "--use-rfc2307",
+            "--backend-store=mdb",
             f"--adminpass={admin_password}",
             f"--targetdir={cfg.ad_dir}",
             f"--host-name={DC_HOST}",
