@@ -13,6 +13,7 @@ from .proc import Report, last_line, run
 PACKAGES = (
     "samba",
     "samba-ad-dc",
+    "samba-ad-provision",  # a Recommends of samba-ad-dc, needed by `domain provision`
     "krb5-user",
     "winbind",
     "smbclient",

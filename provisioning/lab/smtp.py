@@ -33,7 +33,9 @@ def ensure(cfg: LabConfig, report: Report) -> None:
             return
         stop_pid(pidfile(cfg))  # alive but deaf: start afresh
     if importlib.util.find_spec("aiosmtpd") is None:
-        raise LabError("the lab's SMTP server needs aiosmtpd: pip install 'tre[lab]'")
+        raise LabError(
+            "the lab's SMTP server needs aiosmtpd (a dependency of tre): pip install aiosmtpd"
+        )
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     cfg.log_dir.mkdir(parents=True, exist_ok=True)
     pidfile(cfg).unlink(missing_ok=True)
