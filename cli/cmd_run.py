@@ -42,8 +42,8 @@ def _exit_with(problems: list) -> NoReturn:
 
 
 def _load(contracts: tuple[Path, ...], policy_path: str | None) -> tuple[Policy, list[Contract]]:
-    policy = load_policy(policy_path)
-    try:
+    try:  # a broken policy (PolicyError) lists its problems like a contract
+        policy = load_policy(policy_path)
         return policy, load_contracts(list(contracts), policy)
     except ContractError as e:
         _exit_with(e.problems)
