@@ -101,3 +101,13 @@ def test_lab_needs_root(monkeypatch, tmp_path):
     for action in (lab.up, lab.down, lab.status):
         with pytest.raises(LabError, match="root"):
             action(cfg)
+
+
+def test_example_inventory_is_complete() -> None:
+    """inventory/example (production-shaped, docs/inventory.md) has every setting and group."""
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "inventory" / "example"
+    inv = load_inventory(example)
+    assert set(inv.hosts) == {"domain_controllers", "fileservers", "archive", "ossc_gateway"}
+    assert inv.ad_port == 636 and str(inv.ad_ca_file).startswith("/etc/tre/")
