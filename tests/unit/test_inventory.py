@@ -105,8 +105,6 @@ def test_lab_needs_root(monkeypatch, tmp_path):
 
 def test_example_inventory_is_complete() -> None:
     """inventory/example (production-shaped, docs/inventory.md) has every setting and group."""
-    from pathlib import Path
-
     example = Path(__file__).resolve().parents[2] / "inventory" / "example"
     inv = load_inventory(example)
     assert set(inv.hosts) == {"domain_controllers", "fileservers", "archive", "ossc_gateway"}
