@@ -185,6 +185,7 @@ def _configure(cfg: LabConfig, report: Report) -> None:
     except LDAPException as e:
         raise LabError(f"LDAPS bind as Administrator failed: {e}") from e
     try:
+        admin_password = _rotate_admin_password(cfg, conn, admin_password, report)
         for dn in (PROJECTS_OU, SOFTWARE_OU):
             if not _exists(conn, dn):
                 _check(conn, conn.add(dn, ["top", "organizationalUnit"]), f"creating {dn}")
@@ -252,6 +253,26 @@ def _can_bind(cfg: LabConfig, password: str) -> bool:
         return True
     except LDAPException:
         return False
+
+
+def _rotate_admin_password(cfg: LabConfig, conn: Connection, password: str, report: Report) -> str:
+    """Replace the provisioning password (it was on samba-tool's command line, visible in
+    ``ps`` for a few seconds) by one that only ever lived in the root-only file."""
+    marker = cfg.ad_dir / ".admin-password-rotated"
+    if marker.exists():
+        return password
+    fresh = new_password()
+    pending = cfg.admin_password_file.with_suffix(".new")
+    write_secret(pending, fresh)  # kept before the change: the password is never lost
+    ok = conn.modify(
+        f"CN=Administrator,CN=Users,{BASE_DN}",
+        {"unicodePwd": [("MODIFY_REPLACE", [f'"{fresh}"'.encode("utf-16-le")])]},
+    )
+    _check(conn, ok, "rotating the Administrator password")
+    pending.replace(cfg.admin_password_file)
+    marker.write_text("")
+    report.did("rotated the Administrator password (only in the root-only file now)")
+    return fresh
 
 
 def _sid_of(cfg: LabConfig, admin_password: str) -> str:
