@@ -11,16 +11,7 @@ from provisioning.errors import UsageError
 from provisioning.ids import PROJECT_RE
 from provisioning.state import StateStore
 
-from .options import json_option
-
-state_option = click.option(
-    "--state",
-    "state_url",
-    envvar="TRE_STATE",
-    default="sqlite:////var/lib/tre/state.db",
-    show_default=True,
-    help="State store URL (env TRE_STATE).",
-)
+from .options import json_option, state_url_option
 
 
 @click.group()
@@ -34,7 +25,7 @@ def project() -> None:
 
 
 @project.command("list")
-@state_option
+@state_url_option
 @json_option
 def list_projects(state_url: str, as_json: bool) -> None:
     """List the projects the state store knows.
@@ -55,7 +46,7 @@ def list_projects(state_url: str, as_json: bool) -> None:
 
 @project.command("show")
 @click.argument("number")
-@state_option
+@state_url_option
 @json_option
 def show(number: str, state_url: str, as_json: bool) -> None:
     """Show a project's state, its applied revisions and its audit ledger.

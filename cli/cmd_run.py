@@ -26,12 +26,12 @@ from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
 from provisioning.state import StateStore
 
-from .options import inventory_option, json_option, policy_option, state_options, today_option
+from .options import policy_option, run_options, today_option
 from .render import render_changes
 
 contracts_argument = click.argument(
     "contracts", nargs=-1, required=True, type=click.Path(path_type=Path)
-)
+)  # for `tre desired`; plan and apply take it with the rest of run_options
 
 
 def _exit_with(problems: list) -> NoReturn:
@@ -73,12 +73,7 @@ def _report(result, as_json: bool, planned: bool, desired=None) -> None:
 
 
 @click.command()
-@contracts_argument
-@inventory_option
-@today_option
-@policy_option
-@state_options
-@json_option
+@run_options
 def plan(contracts, inventory, today, policy_path, state_url, home, as_json) -> None:
     """Show what an apply would create, change or leave; change nothing.
 
@@ -95,12 +90,7 @@ def plan(contracts, inventory, today, policy_path, state_url, home, as_json) -> 
 
 
 @click.command()
-@contracts_argument
-@inventory_option
-@today_option
-@policy_option
-@state_options
-@json_option
+@run_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (for jobs).")
 @click.option(
     "--force", is_flag=True, help="Also lower a quota below current usage (blocks writes)."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -55,8 +54,8 @@ def inventory_option(f: F) -> F:
     )(f)
 
 
-def state_options(f: F) -> F:
-    f = click.option(
+def state_url_option(f: F) -> F:
+    return click.option(
         "--state",
         "state_url",
         envvar="TRE_STATE",
@@ -64,6 +63,11 @@ def state_options(f: F) -> F:
         show_default=True,
         help="State store URL (env TRE_STATE).",
     )(f)
+
+
+def state_options(f: F) -> F:
+    """--state and --home (where run records are kept)."""
+    f = state_url_option(f)
     return click.option(
         "--home",
         envvar="TRE_HOME",
@@ -78,5 +82,8 @@ def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")(f)
 
 
-def default_home() -> Path:
-    return Path(os.environ.get("TRE_HOME", "/var/lib/tre"))
+def run_options(f: F) -> F:
+    """What plan and apply share: contracts, inventory, --today, policy, state, --json."""
+    for option in (json_option, state_options, policy_option, today_option, inventory_option):
+        f = option(f)
+    return click.argument("contracts", nargs=-1, required=True, type=click.Path(path_type=Path))(f)
