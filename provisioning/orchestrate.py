@@ -21,9 +21,10 @@ from typing import Any
 from .contract.model import Contract
 from .desired import build_desired_state, revision_of
 from .errors import InventoryError, ProvisioningError, RunError, StateError
+from .identity import issued_by_run
 from .policy_model import Policy
 from .revisions import RevisionProblem, check_revision
-from .runner import RunResult, journal_entries, new_run_id, run_site
+from .runner import RunResult, TaskResult, journal_entries, new_run_id, run_site
 from .state import LedgerEntry, StateStore
 
 
@@ -76,12 +77,16 @@ def prepare(contracts: list[Contract], policy: Policy, today: date, store: State
             )
         seen[c.project] = c.source
     problems: list[RevisionProblem] = []
+    grants: dict[str, list[str]] = {}
     for c in contracts:
         last = store.last_revision(c.project)
         problems += check_revision(c, last["contract"] if last else None, today)
+        if last:
+            grants[c.project] = [s["name"] for s in last["contract"].get("file_subjects", [])]
     if problems:
         raise RevisionError(problems)
-    return Prepared(contracts, build_desired_state(contracts, policy, today), today)
+    desired = build_desired_state(contracts, policy, today, store.identities(), grants)
+    return Prepared(contracts, desired, today)
 
 
 def plan(prepared: Prepared, inventory: Path, home: Path) -> RunResult:
@@ -142,6 +147,7 @@ def close_interrupted(store: StateStore, home: Path) -> Interrupted:
             store.record(
                 [_entry(run["run_id"], run["actor"], dict(c, recovered=True)) for c in done]
             )
+            _issue(store, run["run_id"], done, None, {})
             pending += [(run, c) for c in unsure]
         store.finish_run(run["run_id"], "interrupted", str(home / "runs" / run["run_id"]))
     return Interrupted([r["run_id"] for r in runs], pending)
@@ -202,12 +208,35 @@ def apply(
         if result is None:
             store.finish_run(run_id, "error", None)
     store.record([_entry(run_id, who, c) for c in result.changes])
+    kept = _issue(
+        store, run_id, result.changes, result.ad_ids if result.ok else None, prepared.desired
+    )
+    if kept:
+        result.tasks.append(TaskResult("state", "identities", True, False, warnings=kept))
     if result.ok:
         _save_revisions(prepared, store, run_id)
     store.finish_run(run_id, "successful" if result.ok else "failed", result.artifacts)
     if not result.ok:
         raise RunError(f"apply failed: {result.failures[0]} (run {run_id})")
     return result
+
+
+def _issue(
+    store: StateStore,
+    run_id: str,
+    changes: list[dict[str, Any]],
+    ids: dict[str, Any] | None,
+    desired: dict[str, Any],
+) -> list[str]:
+    """Record the names and numbers the run issued (never changed afterwards).
+
+    Returns one line per new identity refused because its record conflicts with an existing
+    one (the existing record is kept and the AD module restores AD from it next run).
+    """
+    return [
+        f"identity record kept: {line}"
+        for line in store.issue(issued_by_run(changes, ids, desired), run_id)
+    ]
 
 
 def _save_revisions(prepared: Prepared, store: StateStore, run_id: str) -> None:

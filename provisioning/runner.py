@@ -76,6 +76,11 @@ class RunResult:
         return [w for t in self.tasks for w in t.warnings]
 
     @property
+    def ad_ids(self) -> dict[str, Any] | None:
+        """The checked uid/gid numbers the AD module returned (None if it did not run)."""
+        return next((t.data["ids"] for t in self.tasks if "ids" in t.data), None)
+
+    @property
     def failures(self) -> list[str]:
         return [f"{t.host}: {t.message}" for t in self.tasks if not t.ok]
 
