@@ -15,12 +15,14 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from provisioning.ids import has_control
+
 from .yamlsafe import show
 
 #: The path used for problems of the whole file (unreadable, not a mapping, ...).
 FILE_PATH = "(file)"
-ISO_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-MONEY_RE = re.compile(r"^[0-9]{1,9}(?:\.[0-9]{1,2})?$")
+ISO_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+MONEY_RE = re.compile(r"^[0-9]{1,9}(?:\.[0-9]{1,2})?\Z")
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ class Checker:
         if value != value.strip():
             self.add(path, "text", "remove the leading/trailing spaces")
             return None
-        if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in value):
+        if has_control(value):
             self.add(path, "text", "contains control or invisible characters")
             return None
         if len(value) > max_len:
@@ -124,13 +126,13 @@ class Checker:
         if not isinstance(value, str):
             self.wrong_type(value, path, f"text ({what})")
             return None
-        if not regex.match(value):
+        if not regex.fullmatch(value) or has_control(value):
             self.add(path, rule, f"{show(value)} is not {what}")
             return None
         return value
 
     def date(self, value: Any, path: str) -> date | None:
-        if not isinstance(value, str) or not ISO_DATE_RE.match(value):
+        if not isinstance(value, str) or not ISO_DATE_RE.fullmatch(value):
             shown = show(value) if isinstance(value, str) else type_name(value)
             self.add(path, "date-format", f"{shown} is not a date; write YYYY-MM-DD")
             return None
@@ -159,7 +161,7 @@ class Checker:
         """An amount as a whole number or a decimal text such as "26.50" (never a float)."""
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        if not isinstance(value, str) or not MONEY_RE.match(value):
+        if not isinstance(value, str) or not MONEY_RE.fullmatch(value):
             self.add(path, "money", 'expected an amount such as 26 or "26.50" (no floats)')
             return None
         try:

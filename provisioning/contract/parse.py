@@ -39,7 +39,7 @@ TOP_REQUIRED = (
 TOP_OPTIONAL = ("observers", "file_subjects", "software", "storage", "ossc")
 PERSON_REQUIRED = ("id", "name", "email", "employer")
 PERSON_OPTIONAL = ("nda_signed", "awareness_errors", "token", "existing_token", "from", "until")
-STATUS_RE = re.compile(r"^(draft|approved)$")
+STATUS_RE = re.compile(r"^(draft|approved)\Z")
 MAX_PEOPLE = 500
 MAX_ITEMS = 200
 
