@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .contract.model import Contract
+from .contract.tokens import token_conflicts
 from .desired import build_desired_state, revision_of
 from .errors import InventoryError, ProvisioningError, RunError, StateError
 from .policy_model import Policy
@@ -79,6 +80,8 @@ def prepare(contracts: list[Contract], policy: Policy, today: date, store: State
     for c in contracts:
         last = store.last_revision(c.project)
         problems += check_revision(c, last["contract"] if last else None, today)
+    for k in token_conflicts(contracts, store.applied_contracts()):  # one token, one person
+        problems.append(RevisionProblem(k.given.project, "token-person", k.message()))
     if problems:
         raise RevisionError(problems)
     return Prepared(contracts, build_desired_state(contracts, policy, today), today)

@@ -22,6 +22,8 @@ from .yamlsafe import show
 #: The path used for problems of the whole file (unreadable, not a mapping, ...).
 FILE_PATH = "(file)"
 ISO_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+#: A key shown in a problem path; any other key is never echoed.
+PLAIN_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,40}")
 MONEY_RE = re.compile(r"^[0-9]{1,9}(?:\.[0-9]{1,2})?\Z")
 
 
@@ -83,13 +85,19 @@ class Checker:
         known = required + optional
         for key in value:
             if not isinstance(key, str):
+                self.add(path, "unknown-key", f"a key that is not text; known: {', '.join(known)}")
+            elif key not in known and not PLAIN_KEY_RE.fullmatch(key):
+                # never echoed: it may be a line of a file that is no contract at all
                 self.add(
-                    path, "unknown-key", f"key {show(key)} is not text; known: {', '.join(known)}"
+                    path,
+                    "unknown-key",
+                    "a key that is not a plain name (letters, digits, _ and -; not shown); "
+                    f"known: {', '.join(known)}",
                 )
             elif key not in known:
                 close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
                 hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
-                self.add(join(path, _safe_key(key)), "unknown-key", f"unknown key; {hint}")
+                self.add(join(path, key), "unknown-key", f"unknown key; {hint}")
         for key in required:
             if key not in value:
                 self.add(join(path, key), "required", "required key is missing")
@@ -169,10 +177,3 @@ class Checker:
         except InvalidOperation:  # pragma: no cover - the pattern already guarantees it
             self.add(path, "money", "not an amount")
             return None
-
-
-def _safe_key(key: str) -> str:
-    """A key as it may appear in a path: plain identifiers as-is, anything else quoted."""
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,40}", key):
-        return key
-    return show(key)
