@@ -10,7 +10,7 @@ from typing import Any
 from provisioning.errors import ContractError
 from provisioning.policy_model import Policy
 
-from . import parse, rules
+from . import adlimits, parse, rules
 from .fields import FILE_PATH, Checker, Problem
 from .model import Contract
 from .tokens import token_conflicts
@@ -56,6 +56,7 @@ def check_document(doc: Any, policy: Policy, c: Checker) -> parse.Draft:
     """Structure and every rule; the problems land in ``c``."""
     draft = parse.parse(doc, policy, c)
     rules.check(draft, policy, c)
+    adlimits.check(draft, c)
     return draft
 
 

@@ -27,6 +27,14 @@ RULES: dict[str, str] = {
     "person-id": "a person id is not a lower-case letter then 1-15 lower-case letters/digits",
     "email": "not a well-formed e-mail address",
     "token-format": "a token serial not like T-0012345",
+    # Limits of the AD attributes the values land in (schema rangeUpper, UTF-16 units)
+    "ad-display-name": "the name is at most 256 characters (AD displayName)",
+    "ad-given-name": "the first word of the name is at most 64 characters (AD givenName)",
+    "ad-surname": "the name after its first word is at most 64 characters (AD sn)",
+    "ad-mail": "the e-mail address is at most 256 characters (AD mail)",
+    "ad-company": "the employer is at most 64 characters (AD company)",
+    "ad-description": "the title is at most 1024 characters (the project OU's description)",
+    "ad-employee-id": "the person id is at most 16 characters (AD employeeID)",
     "status": "status is not draft or approved",
     "file-subject-name": "a file subject name is not upper-case letters and digits",
     # Project

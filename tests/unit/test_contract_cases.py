@@ -89,6 +89,11 @@ def test_every_rule_has_a_case() -> None:
         "project-unique",
         "file-symlink",  # test_contract_dirs
         "token-person",  # test_tokens
+        # test_ad_limits: the format's own limits keep a contract below these today
+        "ad-display-name",
+        "ad-mail",
+        "ad-description",
+        "ad-employee-id",
     }
     assert set(RULES) - elsewhere - covered == set()
 
