@@ -61,8 +61,7 @@ def _applied(ctx: click.Context, state_url: str) -> dict[str, dict]:
             store.close()
     except (StateError, sqlite3.Error) as e:
         if explicit:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(1)
+            raise StateError(str(e)) from None  # one "Error:" line and its exit code
         click.echo(f"note: tokens not checked against the applied state ({e})", err=True)
         return {}
 

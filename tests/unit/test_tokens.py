@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +18,8 @@ from provisioning.policy import load_policy
 from provisioning.state import StateStore
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "contracts"
-SMALL = (EXAMPLES / "9001-small.yaml").read_text(encoding="utf-8")
+SMALL_PATH = str(EXAMPLES / "9001-small.yaml")
+SMALL = Path(SMALL_PATH).read_text(encoding="utf-8")
 POLICY = load_policy()
 
 
@@ -135,3 +138,17 @@ def test_applied_contracts_is_the_latest_of_every_project(tmp_path: Path) -> Non
     store.save_revision(_summary("9001"), "b", "r2", "x.yaml", {"title": "new"})
     store.save_revision(_summary("9002"), "c", "r3", "y.yaml", {"title": "other"})
     assert store.applied_contracts() == {"9001": {"title": "new"}, "9002": {"title": "other"}}
+
+
+def test_contract_check_with_a_broken_state_store_given_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_text("not a database " * 20, encoding="utf-8")
+    entry = "import sys; from provisioning.cli import main; sys.argv[0] = 'tre'; main()"
+    args = ["contract", "check", "--state", f"sqlite:///{bad}", SMALL_PATH]
+    r = subprocess.run(
+        [sys.executable, "-c", entry, *args], capture_output=True, text=True, check=False
+    )
+    assert r.returncode != 0
+    assert r.stderr.splitlines() == [
+        f"Error: cannot open the state store {bad}: file is not a database"
+    ]
