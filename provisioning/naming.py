@@ -17,7 +17,7 @@ SAM_MAX = 20
 
 
 def _check_project(project: str) -> None:
-    if not PROJECT_RE.match(project):
+    if not PROJECT_RE.fullmatch(project):
         raise ValueError(f"not a project number: {project!r}")
 
 
@@ -53,7 +53,7 @@ def account_sam(project: str, person_id: str, salt: int = 0) -> str:
     another slice of the hash, for the (rare) case two cut ids of a project collide.
     """
     _check_project(project)
-    if not PERSON_ID_RE.match(person_id):
+    if not PERSON_ID_RE.fullmatch(person_id):
         raise ValueError(f"not a person id: {person_id!r}")
     prefix = f"p{project}."
     room = SAM_MAX - len(prefix)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .contract.model import Contract
+from .contract.tokens import token_conflicts
 from .desired import build_desired_state, revision_of
 from .errors import InventoryError, ProvisioningError, RunError, StateError
 from .identity import issued_by_run
@@ -83,6 +84,8 @@ def prepare(contracts: list[Contract], policy: Policy, today: date, store: State
         problems += check_revision(c, last["contract"] if last else None, today)
         if last:
             grants[c.project] = [s["name"] for s in last["contract"].get("file_subjects", [])]
+    for k in token_conflicts(contracts, store.applied_contracts()):  # one token, one person
+        problems.append(RevisionProblem(k.given.project, "token-person", k.message()))
     if problems:
         raise RevisionError(problems)
     desired = build_desired_state(contracts, policy, today, store.identities(), grants)

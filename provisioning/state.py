@@ -254,6 +254,14 @@ class StateStore:
             "contract": json.loads(row["contract"]),
         }
 
+    def applied_contracts(self) -> dict[str, dict[str, Any]]:
+        """The last applied contract (stored dict) of every project, by project number."""
+        rows = self._db.execute(
+            "SELECT project, contract FROM revisions"
+            " WHERE id IN (SELECT MAX(id) FROM revisions GROUP BY project)"
+        ).fetchall()
+        return {r["project"]: json.loads(r["contract"]) for r in rows}
+
     def revisions(self, project: str) -> list[dict[str, Any]]:
         rows = self._db.execute(
             "SELECT revision, applied_at, run_id, source FROM revisions WHERE project = ?"

@@ -22,7 +22,7 @@ from provisioning.ids import (
 )
 from provisioning.policy_model import Policy
 
-from .fields import Checker, join
+from .fields import FILE_PATH, Checker, join
 from .model import ExtraStorage, FileSubjectGrant, Institution, Ossc, Person, SoftwareSeat
 
 TOP_REQUIRED = (
@@ -39,7 +39,7 @@ TOP_REQUIRED = (
 TOP_OPTIONAL = ("observers", "file_subjects", "software", "storage", "ossc")
 PERSON_REQUIRED = ("id", "name", "email", "employer")
 PERSON_OPTIONAL = ("nda_signed", "awareness_errors", "token", "existing_token", "from", "until")
-STATUS_RE = re.compile(r"^(draft|approved)$")
+STATUS_RE = re.compile(r"^(draft|approved)\Z")
 MAX_PEOPLE = 500
 MAX_ITEMS = 200
 
@@ -68,6 +68,15 @@ class Draft:
 
 def parse(doc: Any, policy: Policy, c: Checker) -> Draft:
     d = Draft()
+    if isinstance(doc, dict) and not any(k in TOP_REQUIRED + TOP_OPTIONAL for k in doc):
+        # another kind of file (a symlink to /etc/shadow ...): its keys are never echoed
+        c.add(
+            FILE_PATH,
+            "type",
+            f"not a contract: none of its {len(doc)} keys is a contract key "
+            "(project, title, researchers, ...); its content is not shown",
+        )
+        return d
     top = c.mapping(doc, "", TOP_REQUIRED, TOP_OPTIONAL)
     if top is None:
         return d

@@ -215,8 +215,8 @@ def _inside(path: str, start: date | None, end: date | None, d: Draft, c: Checke
 
 
 def _lead(d: Draft, c: Checker) -> None:
-    if d.lead is None:
-        return
+    if d.lead is None or "researchers" not in d.given:
+        return  # no readable list of researchers (missing, not a list, too long): said already
     lead = next((p for p in d.researchers if p and p.id == d.lead), None)
     if lead is None and any(p is None or p.id is None for p in d.researchers):
         return  # an unreadable researcher may be the lead; its own problem says enough
