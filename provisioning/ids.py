@@ -27,35 +27,6 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
 EMAIL_RE = re.compile(rf"^[^@\s\x00-\x1f\x7f-\x9f\"<>,;:()\[\]\\]+@{_LABEL}(?:\.{_LABEL})+\Z")
 
 
-def is_project(value: object) -> bool:
-    return isinstance(value, str) and bool(PROJECT_RE.fullmatch(value))
-
-
-def is_person_id(value: object) -> bool:
-    return isinstance(value, str) and bool(PERSON_ID_RE.fullmatch(value))
-
-
-def is_file_subject(value: object) -> bool:
-    return isinstance(value, str) and bool(FILE_SUBJECT_RE.fullmatch(value))
-
-
-def is_package(value: object) -> bool:
-    return isinstance(value, str) and bool(PACKAGE_RE.fullmatch(value))
-
-
-def is_token(value: object) -> bool:
-    return isinstance(value, str) and bool(TOKEN_RE.fullmatch(value))
-
-
-def is_email(value: object) -> bool:
-    return (
-        isinstance(value, str)
-        and len(value) <= 254
-        and bool(EMAIL_RE.fullmatch(value))
-        and not has_control(value)
-    )
-
-
 #: Unicode categories never allowed in any value: control (Cc), format/invisible (Cf, e.g.
 #: zero-width space, bidi overrides), line/paragraph separators (Zl, Zp), surrogates (Cs),
 #: private use (Co) and unassigned (Cn).
@@ -65,3 +36,8 @@ CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 def has_control(value: str) -> bool:
     """True if ``value`` holds a control, invisible or line-separator character."""
     return any(unicodedata.category(ch) in CONTROL_CATEGORIES for ch in value)
+
+
+def matches(pattern: re.Pattern[str], value: object) -> bool:
+    """The one identifier check: a string that fully matches and holds no control character."""
+    return isinstance(value, str) and bool(pattern.fullmatch(value)) and not has_control(value)

@@ -55,7 +55,7 @@ class Tariffs:
     reopen_project: Decimal
     large_archive_per_gb: Decimal
     replacement_token: Decimal
-    # Added with issue 2 (defaults keep older constructors working); all from the tariff table.
+    # The tariff table's one-off prices (docs/policy.md).
     import_simple: Decimal = Decimal(0)
     import_normal: Decimal = Decimal(0)
     import_complex: Decimal = Decimal(0)
@@ -94,7 +94,7 @@ class Policy:
     #: Invoices go out after each calendar quarter (months per invoice period).
     invoice_period_months: int
     source: str = ""
-    # Added with issue 2: the catalogue's other numbers (docs/policy.md).
+    # The catalogue's other numbers (docs/policy.md).
     #: An archive up to this many GB (zipped, rounded up) is free; each GB above is billed.
     archive_free_gb: int = 1
     #: A large archive's GB price covers this many years.

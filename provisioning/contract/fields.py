@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from provisioning.ids import has_control
+from provisioning.ids import has_control, matches
 
 from .yamlsafe import show
 
@@ -134,7 +134,7 @@ class Checker:
         if not isinstance(value, str):
             self.wrong_type(value, path, f"text ({what})")
             return None
-        if not regex.fullmatch(value) or has_control(value):
+        if not matches(regex, value):
             self.add(path, rule, f"{show(value)} is not {what}")
             return None
         return value

@@ -37,12 +37,12 @@ controls = st.one_of(
 )
 
 CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
-    "project": (lambda v: ids.is_project(v), "9001"),
-    "person id": (lambda v: ids.is_person_id(v), "mbakker"),
-    "file subject": (lambda v: ids.is_file_subject(v), "GBAPERSOONTAB"),
-    "package": (lambda v: ids.is_package(v), "SAS"),
-    "token": (lambda v: ids.is_token(v), "T-0012345"),
-    "e-mail": (lambda v: ids.is_email(v), "m.bakker@eur.nl"),
+    "project": (lambda v: ids.matches(ids.PROJECT_RE, v), "9001"),
+    "person id": (lambda v: ids.matches(ids.PERSON_ID_RE, v), "mbakker"),
+    "file subject": (lambda v: ids.matches(ids.FILE_SUBJECT_RE, v), "GBAPERSOONTAB"),
+    "package": (lambda v: ids.matches(ids.PACKAGE_RE, v), "SAS"),
+    "token": (lambda v: ids.matches(ids.TOKEN_RE, v), "T-0012345"),
+    "e-mail": (lambda v: ids.matches(ids.EMAIL_RE, v), "m.bakker@eur.nl"),
 }
 
 
