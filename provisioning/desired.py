@@ -12,6 +12,7 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
+from .contract.gate import require_runnable
 from .contract.model import Contract, Person
 from .identity import Issued
 from .naming import account_names, project_group, project_ou, seat_group, split_name
@@ -28,7 +29,7 @@ def revision_of(contract: Contract) -> str:
 
 def person_period(contract: Contract, person: Person) -> tuple[date, date]:
     """First and last day (inclusive) of a person's access within the project."""
-    return person.start or contract.start, person.end or contract.end
+    return person.start, person.end
 
 
 def _account(contract: Contract, person: Person, sam: str, today: date) -> dict[str, Any]:
@@ -141,20 +142,14 @@ def build_desired_state(
     issued: Issued | None = None,
     recorded_grants: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """The whole run's desired state. Contracts must be approved and of distinct projects.
+    """The whole run's desired state (only approved contracts, one per project: the gate).
 
     ``issued``: identity records of the state store (names and numbers tre issued);
     ``recorded_grants``: project -> subjects of its last applied revision.
     """
     issued = issued or Issued()
     grants = recorded_grants or {}
-    seen: set[str] = set()
-    for c in contracts:
-        if c.status != "approved":
-            raise ValueError(f"project {c.project} is not approved (status {c.status})")
-        if c.project in seen:
-            raise ValueError(f"project {c.project} appears twice in one run")
-        seen.add(c.project)
+    require_runnable(contracts)
     ordered = sorted(contracts, key=_key)
     projects = [project_desired(c, policy, today, issued, grants.get(c.project)) for c in ordered]
     software: dict[str, Any] = {}

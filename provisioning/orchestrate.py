@@ -18,26 +18,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .contract.gate import require_runnable
 from .contract.model import Contract
 from .contract.tokens import token_conflicts
 from .desired import build_desired_state, revision_of
-from .errors import InventoryError, ProvisioningError, RunError, StateError
+from .errors import InventoryError, ProvisioningError, RevisionError, RunError
 from .identity import issued_by_run
 from .policy_model import Policy
 from .revisions import RevisionProblem, check_revision
 from .runner import RunResult, TaskResult, journal_entries, new_run_id, run_site
 from .state import LedgerEntry, StateStore
-
-
-class NotApprovedError(ProvisioningError, ValueError):
-    """A contract that is not approved was given to plan/apply."""
-
-
-class RevisionError(StateError):
-    def __init__(self, problems: list[RevisionProblem]) -> None:
-        self.problems = problems
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(problems[0].line() + more)
 
 
 @dataclass(frozen=True)
@@ -62,21 +52,7 @@ def check_inventory(inventory: Path) -> Path:
 
 def prepare(contracts: list[Contract], policy: Policy, today: date, store: StateStore) -> Prepared:
     """Refuse unapproved contracts and revisions that break a rule; build the desired state."""
-    drafts = [c for c in contracts if c.status != "approved"]
-    if drafts:
-        c = drafts[0]
-        raise NotApprovedError(
-            f"{c.source or 'project ' + c.project}: status is {c.status}; only approved"
-            " contracts are planned or applied"
-        )
-    seen: dict[str, str] = {}
-    for c in contracts:
-        if c.project in seen:
-            raise ProvisioningError(
-                f"project {c.project} is given twice ({seen[c.project]}, {c.source}):"
-                " one contract per project per run"
-            )
-        seen[c.project] = c.source
+    require_runnable(contracts)
     problems: list[RevisionProblem] = []
     grants: dict[str, list[str]] = {}
     for c in contracts:

@@ -14,12 +14,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .contract.fields import FILE_PATH, Checker, join
-from .contract.load import read_bytes
-from .contract.yamlsafe import load_bytes
 from .errors import PolicyError
 from .ids import FILE_SUBJECT_RE, PACKAGE_RE
 from .policy_model import Policy, SoftwarePackage, StorageStep, Tariffs
+from .validation.fields import FILE_PATH, Checker, join
+from .validation.files import read_bytes
+from .validation.yamlsafe import load_bytes
 
 DEFAULT_POLICY = Path(__file__).parent / "data" / "cbs-2026.yaml"
 ENV_VAR = "TRE_POLICY"

@@ -9,7 +9,8 @@ Public API::
     contracts, problems = read_contracts(["dir/"], policy, applied)  # check/plan/apply
 """
 
-from .fields import Problem
+from provisioning.validation.fields import Problem
+
 from .load import (
     check_files,
     contract_files,

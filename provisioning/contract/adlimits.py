@@ -22,8 +22,8 @@ maximum and refusing one more.
 from __future__ import annotations
 
 from provisioning.naming import split_name
+from provisioning.validation.fields import Checker, join
 
-from .fields import Checker, join
 from .parse import Draft
 
 #: AD attribute → rangeUpper (UTF-16 code units).

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from provisioning.errors import ContractError
 from provisioning.policy_model import Policy
+from provisioning.validation.fields import FILE_PATH, Checker, Problem
+from provisioning.validation.files import read_bytes
+from provisioning.validation.yamlsafe import load_bytes
 
 from . import adlimits, parse, rules
-from .fields import FILE_PATH, Checker, Problem
 from .model import Contract
 from .tokens import token_conflicts
-from .yamlsafe import MAX_BYTES, load_bytes, too_big
 
 __all__ = [
     "Problem",
@@ -25,31 +25,6 @@ __all__ = [
     "load_contracts",
     "read_contracts",
 ]
-
-
-def read_bytes(path: str, c: Checker, what: str = "a contract") -> bytes | None:
-    """The file's bytes, or ``None`` with a problem (missing, a directory, unreadable, huge)."""
-    p = Path(path)
-    try:
-        if not p.is_file():
-            if p.is_dir():
-                state = "is a directory"
-            elif p.exists():
-                state = "is not a regular file"
-            else:
-                state = "does not exist"
-            c.add(FILE_PATH, "file-missing", f"{state}; expected {what} YAML file")
-            return None
-        with p.open("rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size > MAX_BYTES:
-                problem = too_big(size)
-                c.add(FILE_PATH, problem.rule, problem.message)
-                return None
-            return f.read(MAX_BYTES + 1)
-    except OSError as e:
-        c.add(FILE_PATH, "file-missing", f"cannot be read: {e.strerror or type(e).__name__}")
-        return None
 
 
 def check_document(doc: Any, policy: Policy, c: Checker) -> parse.Draft:

@@ -21,8 +21,8 @@ from provisioning.ids import (
     TOKEN_RE,
 )
 from provisioning.policy_model import Policy
+from provisioning.validation.fields import FILE_PATH, Checker, join
 
-from .fields import FILE_PATH, Checker, join
 from .model import ExtraStorage, FileSubjectGrant, Institution, Ossc, Person, SoftwareSeat
 
 TOP_REQUIRED = (
@@ -239,8 +239,8 @@ def _people(value: Any, path: str, role: str, d: Draft, c: Checker) -> list[Pers
                 token=token,
                 existing_token=bool(existing),
                 read_account=bool(read) if read is not None else False,
-                start=start,
-                end=end,
+                start=start,  # type: ignore[arg-type]
+                end=end,  # type: ignore[arg-type]
             )
         )
     return out

@@ -13,9 +13,9 @@ import pytest
 
 from provisioning.contract import load_contract
 from provisioning.contract.adlimits import ad_length, check
-from provisioning.contract.fields import Checker
 from provisioning.contract.parse import Draft
 from provisioning.policy import load_policy
+from provisioning.validation.fields import Checker
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "contracts"
 POLICY = load_policy()

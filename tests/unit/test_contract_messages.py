@@ -28,7 +28,7 @@ def test_a_10_mb_file_says_its_size_and_the_limit(tmp_path: Path) -> None:
 
 
 def test_just_over_the_limit_is_not_rounded_to_the_limit() -> None:
-    from provisioning.contract.yamlsafe import human_size
+    from provisioning.validation.yamlsafe import human_size
 
     assert human_size(1_000_001) == "1,000,001 bytes"
     assert human_size(10_000_000) == "10.0 MB"

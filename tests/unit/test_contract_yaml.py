@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from provisioning.contract import check_files
-from provisioning.contract.yamlsafe import MAX_BYTES, load_bytes
 from provisioning.policy import load_policy
+from provisioning.validation.yamlsafe import MAX_BYTES, load_bytes
 
 POLICY = load_policy()
 

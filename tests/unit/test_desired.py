@@ -98,7 +98,7 @@ def test_ossc_destruction_deadline_is_end_plus_policy_days(typical, policy):
 
 
 def test_drafts_and_duplicates_are_refused(typical, policy):
-    with pytest.raises(ValueError, match="not approved"):
+    with pytest.raises(ValueError, match="only approved"):
         build_desired_state(
             [dataclasses.replace(typical, status="draft")], policy, date(2026, 12, 1)
         )

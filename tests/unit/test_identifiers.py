@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provisioning import ids
-from provisioning.contract.fields import Checker
 from provisioning.contract.load import check_document
-from provisioning.contract.yamlsafe import load_text
 from provisioning.policy import load_policy
+from provisioning.validation.fields import Checker
+from provisioning.validation.yamlsafe import load_text
 
 POLICY = load_policy()
 EXAMPLE = Path(__file__).parents[2] / "examples" / "contracts" / "9002-typical.yaml"
