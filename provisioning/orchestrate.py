@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import getpass
 import os
+import pwd
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,8 +46,38 @@ class Prepared:
     today: date
 
 
-def actor() -> str:
-    return os.environ.get("SUDO_USER") or getpass.getuser()
+def actor(proc: Path = Path("/proc")) -> str:
+    """Who runs tre, for the runs table and the ledger: ``alice``, ``root (sudo by alice)``.
+
+    The user of the real uid (not ``$USER``/``$SUDO_USER``: anyone can set those). When that
+    is root and tre's parent is sudo, also the user who ran sudo: the sudo process's real uid.
+    """
+    name = _user_name(os.getuid())
+    if os.getuid() != 0:
+        return name
+    caller = _sudo_caller(proc / str(os.getppid()))
+    return f"{name} (sudo by {caller})" if caller else name
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _sudo_caller(parent: Path) -> str | None:
+    """The user who started ``parent`` if it is sudo (its real uid), else None."""
+    try:
+        if Path(os.readlink(parent / "exe")).name != "sudo":
+            return None
+        status = (parent / "status").read_text()
+    except OSError:
+        return None
+    uids = [line.split()[1] for line in status.splitlines() if line.startswith("Uid:")]
+    if not uids or not uids[0].isdigit() or int(uids[0]) == 0:
+        return None
+    return _user_name(int(uids[0]))
 
 
 def check_inventory(inventory: Path) -> Path:
