@@ -64,7 +64,11 @@ def guard_main(argv: list[str]) -> None:
     if expected is not None and str(os.getppid()) != expected:
         sys.stderr.write("tre ended before ansible-playbook started; not starting it\n")
         raise SystemExit(1)
-    os.execvp(PLAYBOOK_BINARY, [PLAYBOOK_BINARY, *argv])
+    try:
+        os.execvp(PLAYBOOK_BINARY, [PLAYBOOK_BINARY, *argv])
+    except OSError as e:
+        sys.stderr.write(f"ERROR: cannot start {PLAYBOOK_BINARY}: {e.strerror}\n")
+        raise SystemExit(127) from None
 
 
 def _environ(pid: str) -> bytes:

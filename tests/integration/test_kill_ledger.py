@@ -132,6 +132,17 @@ def test_kill_9_at_ten_points_leaves_ad_and_ledger_agreeing(lab_inventory, tmp_p
         # At once, as an operator retrying would: the killed run's modules may still be busy.
         repair = tre("apply", str(paths[project]), "--today", TODAY, "--yes", env=env, check=False)
         killed_in_run += "was interrupted" in repair.stderr
+        waited = [ln for ln in repair.stderr.splitlines() if "waiting for" in ln]
+        recovered = db.execute(
+            "SELECT count(*) FROM ledger WHERE project = ? AND detail LIKE '%\"recovered\": true%'",
+            (str(project),),
+        ).fetchone()[0]
+        print(
+            f"P{project}: kill -9 at {duration * (k - 0.5) / len(KILLED):.1f} s of"
+            f" {duration:.1f} s, run interrupted: {'was interrupted' in repair.stderr},"
+            f" recovered from its journal: {recovered}",
+            *waited,
+        )
         assert_agree(v, conn, db, project)
         assert repair.returncode == 0, repair.stderr
         final = tre_json("apply", str(paths[project]), "--today", TODAY, "--yes", env=env)

@@ -91,6 +91,21 @@ def test_guard_starts_nothing_when_tre_is_already_gone(tmp_path):
     assert len(guard.stderr.splitlines()) == 1
 
 
+def test_guard_without_ansible_playbook_says_so_in_one_line(tmp_path):
+    env = {**os.environ, "PATH": str(tmp_path)}
+    guard = subprocess.run(
+        [sys.executable, "-m", "provisioning.process", "site.yml"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert guard.returncode == 127
+    assert guard.stderr.splitlines() == [
+        "ERROR: cannot start ansible-playbook: No such file or directory"
+    ]
+
+
 @pytest.fixture
 def module_of_run():
     """A process of the killed run still busy (a module that outlived the killed tre)."""
