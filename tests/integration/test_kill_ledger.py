@@ -96,7 +96,8 @@ def assert_agree(v: dict[str, Any], conn, db: sqlite3.Connection, project: int) 
     ledger = created(db, project, ("account", "group"))
     assert len(in_ad) == PEOPLE + 2
     assert sorted(n for n, times in ledger.items() if times > 1) == [], f"P{project}: twice"
-    assert sorted(in_ad - set(ledger)) == [], f"P{project}: in AD, not in the ledger"
+    missing = sorted(in_ad - set(ledger))
+    assert missing == [], f"P{project}: {len(missing)} of {len(in_ad)} in AD, not in the ledger"
     assert sorted(set(ledger) - in_ad) == [], f"P{project}: in the ledger, not in AD"
     on_disk = {p.name for p in Path(v["tre_workspaces_root"]).glob(f"p{project}.*")}
     workspaces = created(db, project, ("workspace",))
