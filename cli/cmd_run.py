@@ -106,7 +106,9 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
     """
     with apply_lock(home):
         prepared, store = _prepare(contracts, policy_path, today, state_url)
-        interrupted = close_interrupted(store, home)
+        interrupted = close_interrupted(
+            store, home, say=lambda m: click.echo(f"Note: {m}", err=True)
+        )
         for run_id in interrupted.run_ids:
             click.echo(
                 f"Note: run {run_id} was interrupted; this apply repairs what it left.", err=True

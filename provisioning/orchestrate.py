@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import getpass
 import os
+import pwd
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -25,6 +25,7 @@ from .desired import build_desired_state, revision_of
 from .errors import InventoryError, ProvisioningError, RevisionError, RunError
 from .identity import issued_by_run
 from .policy_model import Policy
+from .process import wait_for_run
 from .revisions import RevisionProblem, check_revision
 from .runner import RunResult, TaskResult, journal_entries, new_run_id, run_site
 from .state import LedgerEntry, StateStore
@@ -37,8 +38,38 @@ class Prepared:
     today: date
 
 
-def actor() -> str:
-    return os.environ.get("SUDO_USER") or getpass.getuser()
+def actor(proc: Path = Path("/proc")) -> str:
+    """Who runs tre, for the runs table and the ledger: ``alice``, ``root (sudo by alice)``.
+
+    The user of the real uid (not ``$USER``/``$SUDO_USER``: anyone can set those). When that
+    is root and tre's parent is sudo, also the user who ran sudo: the sudo process's real uid.
+    """
+    name = _user_name(os.getuid())
+    if os.getuid() != 0:
+        return name
+    caller = _sudo_caller(proc / str(os.getppid()))
+    return f"{name} (sudo by {caller})" if caller else name
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _sudo_caller(parent: Path) -> str | None:
+    """The user who started ``parent`` if it is sudo (its real uid), else None."""
+    try:
+        if Path(os.readlink(parent / "exe")).name != "sudo":
+            return None
+        status = (parent / "status").read_text()
+    except OSError:
+        return None
+    uids = [line.split()[1] for line in status.splitlines() if line.startswith("Uid:")]
+    if not uids or not uids[0].isdigit() or int(uids[0]) == 0:
+        return None
+    return _user_name(int(uids[0]))
 
 
 def check_inventory(inventory: Path) -> Path:
@@ -111,14 +142,29 @@ class Interrupted:
     pending: list[tuple[dict[str, Any], dict[str, Any]]]  # (run row, change)
 
 
-def close_interrupted(store: StateStore, home: Path) -> Interrupted:
+#: How long the next apply waits for the processes of a killed run to end (seconds).
+RUN_END_WAIT = 600.0
+
+
+def close_interrupted(
+    store: StateStore,
+    home: Path,
+    say: Callable[[str], None] | None = None,
+    wait_seconds: float = RUN_END_WAIT,
+) -> Interrupted:
     """Mark applies that were killed half-way and record what they had done.
 
     The modules journal each change as they apply it (``<run>/journal/*.jsonl``): changes
     journaled as done go into the ledger now, marked ``recovered``; changes that were under
     way when the kill came are returned as pending for ``confirm_pending``.
+
+    A module that was running when tre was killed goes on to the end of its batch (only the
+    playbook dies with tre, ``provisioning.process``): its journal is read only once no
+    process of the run is left. ``say`` gets one line when that takes a while; after
+    ``wait_seconds`` the apply stops (``RunError``) and the run stays ``running``.
     """
     runs = store.interrupted_runs()
+    _wait_for_runs([r["run_id"] for r in runs], say, wait_seconds)
     pending: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for run in runs:
         if not store.run_recorded(run["run_id"]):
@@ -130,6 +176,20 @@ def close_interrupted(store: StateStore, home: Path) -> Interrupted:
             pending += [(run, c) for c in unsure]
         store.finish_run(run["run_id"], "interrupted", str(home / "runs" / run["run_id"]))
     return Interrupted([r["run_id"] for r in runs], pending)
+
+
+def _wait_for_runs(
+    run_ids: list[str], say: Callable[[str], None] | None, wait_seconds: float
+) -> None:
+    if not run_ids:
+        return
+    alive = wait_for_run(run_ids, limit=wait_seconds, say=say)
+    if alive:
+        raise RunError(
+            f"processes of interrupted run {run_ids[0]} are still running after"
+            f" {wait_seconds:.0f} s (pid {', '.join(map(str, alive[:5]))}): apply again when"
+            " they have ended, or end them and apply again"
+        )
 
 
 def _what(change: dict[str, Any]) -> tuple[Any, ...]:
