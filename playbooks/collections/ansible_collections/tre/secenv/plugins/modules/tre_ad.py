@@ -44,51 +44,10 @@ attributes:
     support: full
   diff_mode:
     support: full
+extends_documentation_fragment:
+  - tre.secenv.ldap
+  - tre.secenv.journal
 options:
-  server:
-    description: DC address or name; must match the DC's certificate.
-    type: str
-    required: true
-  port:
-    description: LDAPS port.
-    type: int
-    default: 636
-  ca_file:
-    description: CA bundle that verifies the DC's certificate.
-    type: path
-    required: true
-  bind_user:
-    description: Service account (UPN) with rights on O(projects_ou) only.
-    type: str
-    required: true
-  bind_password_file:
-    description: Root-only file holding the service account's password (read where the module runs).
-    type: path
-    required: true
-  base_dn:
-    description: Domain base DN; sAMAccountName clashes are searched below it.
-    type: str
-    required: true
-  projects_ou:
-    description: OU holding one OU per project.
-    type: str
-    required: true
-  software_ou:
-    description: OU holding the seat groups.
-    type: str
-    required: true
-  upn_suffix:
-    description: userPrincipalName suffix of new accounts.
-    type: str
-    required: true
-  id_min:
-    description: First uidNumber/gidNumber the allocator hands out.
-    type: int
-    default: 200000
-  timeout:
-    description: Connect timeout in seconds.
-    type: int
-    default: 10
   desired:
     description: The desired state of the run (C(tre_desired) of C(docs/desired-state.md)).
     type: dict
@@ -97,12 +56,6 @@ options:
     description:
       - Root-only directory for initial passwords, one 0600 file per new account.
       - Required when accounts are created.
-    type: path
-  journal:
-    description:
-      - File (JSON lines) to which every change is appended as soon as it is applied, so a run
-        killed half-way can still be recorded in the audit ledger by C(tre apply).
-      - Not written in check mode.
     type: path
 """
 
