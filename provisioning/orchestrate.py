@@ -24,6 +24,7 @@ from .contract.tokens import token_conflicts
 from .desired import build_desired_state, revision_of
 from .errors import InventoryError, ProvisioningError, RevisionError, RunError
 from .identity import issued_by_run
+from .inventory import load_inventory
 from .policy_model import Policy
 from .process import wait_for_run
 from .revisions import RevisionProblem, check_revision
@@ -73,11 +74,15 @@ def _sudo_caller(parent: Path) -> str | None:
 
 
 def check_inventory(inventory: Path) -> Path:
+    """The inventory must be complete before a run (docs/inventory.md): every group has a host
+    and every setting is there. Ansible itself would run an unparsable inventory as an empty
+    one and report "no changes"."""
     if not (inventory / "hosts.yml").is_file():
         raise InventoryError(
             f"no inventory at {inventory} (hosts.yml missing): run 'tre lab up' or pass"
             " --inventory DIR"
         )
+    load_inventory(inventory)
     return inventory
 
 
