@@ -1,8 +1,9 @@
 """The ansible-runner adapter: one run of ``playbooks/site.yml`` and what it reported.
 
 Check mode (``tre plan``) and real mode (``tre apply``) run the same playbook. The run's
-private data directory is kept (``<home>/runs/<run_id>``) as the run's record; it holds only
-the desired state (no secrets: the modules read secrets from root-only files themselves).
+private data directory is kept (``<home>/runs/<run_id>``, 0700, files 0600) as the run's
+record until pruned (``provisioning.records``); its ``env/extravars`` (the desired state) is
+deleted when the run ends. No secrets: the modules read them from root-only files themselves.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from .errors import RunError
 from .process import guard_command, run_environment
+from .records import forget_desired, new_run_dir
 
 #: Tasks of site.yml whose results carry ``changes`` (task name prefix → short host role).
 PLAYBOOK = "site.yml"
@@ -171,9 +173,7 @@ def run_site(
 
     playbooks = playbooks_dir()
     run_id = run_id or new_run_id()
-    private = home / "runs" / run_id
-    private.mkdir(parents=True, mode=0o700)
-    os.chmod(home / "runs", 0o700)
+    private = new_run_dir(home, run_id)
     binary, cmdline = _guarded_command(check, tags)
     runner = ansible_runner.run(
         private_data_dir=str(private),
@@ -196,6 +196,7 @@ def run_site(
         ident="run",
         quiet=True,
     )
+    forget_desired(private)
     tasks = [t for t in map(_task_result, runner.events) if t is not None]
     result = RunResult(run_id, check, runner.status, runner.rc or 0, str(private), tasks)
     if runner.status != "successful" and not result.failures:
