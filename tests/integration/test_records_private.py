@@ -69,4 +69,10 @@ def test_plan_then_apply_with_a_fresh_home_leave_only_private_records(lab_invent
     runs = list((home / "runs").iterdir())
     assert len(runs) == 3  # plan, apply's plan, apply
     assert not list(home.glob("runs/*/env/extravars"))  # the desired state is not kept
+
+    # A record older than the policy's 90 days goes at the start of the next plan.
+    old = home / "runs" / "20200101T000000Z-0badc0de"
+    (old / "artifacts").mkdir(parents=True)
+    tre("plan", str(path), "--today", TODAY, env=env)
+    assert not old.exists() and all(r.is_dir() for r in runs)
     clean(v)
