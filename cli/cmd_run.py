@@ -68,11 +68,15 @@ def _report(result, as_json: bool, planned: bool, desired=None) -> None:
             "check": result.check,
             "changes": result.changes,
             "warnings": result.warnings,
+            "seat_warnings": result.seat_warnings,
             "artifacts": result.artifacts,
         }
         click.echo(json.dumps(out, indent=2, ensure_ascii=False, default=str))
     else:
-        render_changes(result.changes, result.warnings, planned=planned, desired=desired)
+        seats = result.seat_warnings
+        render_changes(
+            result.changes, result.warnings, planned=planned, desired=desired, seat_warnings=seats
+        )
 
 
 @click.command()
@@ -125,7 +129,11 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
             confirm_pending(store, interrupted, planned, projects)
         if not as_json:
             render_changes(
-                planned.changes, planned.warnings, planned=True, desired=prepared.desired
+                planned.changes,
+                planned.warnings,
+                planned=True,
+                desired=prepared.desired,
+                seat_warnings=planned.seat_warnings,
             )
         if not yes and planned.changes and not click.confirm("Apply these changes?"):
             raise SystemExit(1)

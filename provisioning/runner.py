@@ -85,6 +85,11 @@ class RunResult:
         return next((t.data["ids"] for t in self.tasks if "ids" in t.data), None)
 
     @property
+    def seat_warnings(self) -> list[dict[str, Any]]:
+        """Seat pools over capacity: ``{group, holders, seats, projects}`` (tre_ad)."""
+        return [w for t in self.tasks for w in t.data.get("ad_seat_warnings") or []]
+
+    @property
     def failures(self) -> list[str]:
         return [f"{t.host}: {t.message}" for t in self.tasks if not t.ok]
 
@@ -102,7 +107,7 @@ def _warnings(res: dict[str, Any]) -> list[str]:
     """
     keys = [k for k in res if k.endswith("_warnings")]
     found = [w for k in keys for w in res[k] or []] if keys else res.get("warnings") or []
-    return [_one_line(w) for w in found]
+    return [_one_line(w) for w in found if isinstance(w, str)]  # not ad_seat_warnings
 
 
 def _task_result(event: dict[str, Any]) -> TaskResult | None:
@@ -123,7 +128,7 @@ def _task_result(event: dict[str, Any]) -> TaskResult | None:
         changes=list(res.get("changes") or []),
         warnings=_warnings(res),
         message=message,
-        data={k: res[k] for k in ("ids",) if k in res},
+        data={k: res[k] for k in ("ids", "ad_seat_warnings") if k in res},
     )
 
 

@@ -310,6 +310,44 @@ class StateStore:
         rows = self._read("SELECT * FROM projects ORDER BY CAST(project AS INTEGER)")
         return [dict(r) for r in rows]
 
+    def partial_projects(self) -> list[dict[str, Any]]:
+        """Projects with ledger entries but no applied revision (a first apply that failed
+        half-way): their number, how many entries, and the last one's time."""
+        rows = self._read(
+            "SELECT project, COUNT(*) AS entries, MAX(at) AS last_change FROM ledger"
+            " WHERE project IS NOT NULL AND project NOT IN (SELECT project FROM projects)"
+            " GROUP BY project ORDER BY CAST(project AS INTEGER)"
+        )
+        return [dict(r) for r in rows]
+
+    def seat_holders(self, groups: list[str]) -> dict[str, dict[str, list[str]]]:
+        """Members of seat groups as the ledger has them: group → project → account names.
+
+        Replays every ``add_members``/``remove_members`` tre recorded (members added by hand
+        in AD are not in the ledger).
+        """
+        if not groups:
+            return {}
+        rows = self._read(
+            "SELECT name, project, op, detail FROM ledger WHERE kind = 'group' AND op IN"
+            f" ('add_members', 'remove_members') AND name IN ({', '.join('?' * len(groups))})"
+            " ORDER BY id",
+            tuple(groups),
+        )
+        held: dict[str, dict[str, set[str]]] = {}
+        for r in rows:
+            detail = json.loads(r["detail"])
+            side = detail.get("after" if r["op"] == "add_members" else "before") or {}
+            members = held.setdefault(r["name"], {}).setdefault(r["project"] or "", set())
+            if r["op"] == "add_members":
+                members.update(side.get("member") or [])
+            else:
+                members.difference_update(side.get("member") or [])
+        return {
+            group: {p: sorted(m) for p, m in by_project.items() if m}
+            for group, by_project in held.items()
+        }
+
     # identities -------------------------------------------------------------------------
     def issue(self, identities: list[Identity], run_id: str) -> list[str]:
         """Record issued names/numbers once; never changed. Returns one line per conflict.
