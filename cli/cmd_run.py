@@ -23,7 +23,7 @@ from provisioning.orchestrate import (
 from provisioning.orchestrate import plan as do_plan
 from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
-from provisioning.records import private_umask, prune_run_records
+from provisioning.records import disk_errors, private_umask, prune_run_records
 from provisioning.state import StateStore
 
 from .options import policy_option, run_options, today_option
@@ -92,8 +92,9 @@ def plan(contracts, inventory, today, policy_path, state_url, home, as_json) -> 
       tre plan examples/contracts/ --today 2026-12-01
     """
     private_umask()  # run records, journals and the store name people: 0600/0700
-    prepared, _store = _prepare(contracts, policy_path, today, state_url, home)
-    result = do_plan(prepared, inventory, home)
+    with disk_errors(home):  # a full or read-only home: one line
+        prepared, _store = _prepare(contracts, policy_path, today, state_url, home)
+        result = do_plan(prepared, inventory, home)
     _report(result, as_json, planned=True, desired=prepared.desired)
 
 
@@ -114,7 +115,7 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
       tre apply examples/contracts/ --yes
     """
     private_umask()  # run records, journals and the store name people: 0600/0700
-    with apply_lock(home):
+    with disk_errors(home), apply_lock(home):
         prepared, store = _prepare(contracts, policy_path, today, state_url, home)
         interrupted = close_interrupted(
             store, home, say=lambda m: click.echo(f"Note: {m}", err=True)

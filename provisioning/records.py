@@ -18,6 +18,8 @@ import os
 import re
 import shutil
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,6 +60,20 @@ def private_umask() -> None:
     """Umask 077 for the rest of this process (``tre plan``/``apply``): the run record, the
     journals the modules write (they inherit it) and the state store are 0600/0700."""
     os.umask(0o077)
+
+
+@contextmanager
+def disk_errors(home: Path) -> Iterator[None]:
+    """A file system that refuses a run record (full, read-only) is one line, not a traceback.
+
+    An apply stopped this way after its start is left ``running`` in the state store: the
+    next apply recovers it from its journal.
+    """
+    try:
+        yield
+    except OSError as e:
+        where = e.filename or f"{home} (run records)"
+        raise RunError(f"{where}: {e.strerror or e}") from None
 
 
 def forget_desired(private: Path) -> None:

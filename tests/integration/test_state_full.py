@@ -152,3 +152,16 @@ def test_apply_on_a_full_store_fails_in_one_line_and_the_next_apply_repairs(
     delete_subtree(conn, ou)
     remove_project_storage(v, PROJECT)
     shutil.rmtree(passwords, ignore_errors=True)
+
+
+def test_plan_with_a_full_home_fails_in_one_line(lab_inventory, small_fs, tmp_path):
+    """The run records (``--home``) on the full file system: one line as well."""
+    contract = yaml.safe_load((EXAMPLES / "9001-small.yaml").read_text())
+    path = write_contract(tmp_path / "7669.yaml", dict(contract, project=7669))
+    StateStore(f"sqlite:///{tmp_path}/state.db").close()
+    fill(small_fs)
+    env = {"TRE_STATE": f"sqlite:///{tmp_path}/state.db", "TRE_HOME": str(small_fs / "home")}
+    result = tre("plan", str(path), "--today", TODAY, env=env, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"Error: {small_fs}/home") and "No space left" in line
