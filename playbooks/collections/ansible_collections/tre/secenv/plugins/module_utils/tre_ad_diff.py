@@ -271,7 +271,7 @@ class Planner:
         if total > sw.get("seats", 0):
             # attributed to the run's projects holding seats: only their plans show it
             holding = {self._project_of(m) for m in wanted}
-            projects = sorted((p for p in holding if p), key=lambda p: (len(p), p))
+            projects = sorted(filter(None, holding), key=lambda p: (len(p), p))
             self.warnings.append(SeatWarning(name, total, sw.get("seats", 0), projects))
         return writes, members
 
@@ -429,6 +429,11 @@ class SeatWarning(str):
     ``projects`` are the run's projects holding seats of the pool; a plan shows the warning
     only when there are any (``tre`` reads ``attribution()`` from ``ad_seat_warnings``).
     """
+
+    group: str
+    holders: int
+    seats: int
+    projects: list[str]
 
     def __new__(cls, group: str, holders: int, seats: int, projects: list[str]) -> SeatWarning:
         text = f"{group}: {holders} members for {seats} seats (over capacity by {holders - seats})"
