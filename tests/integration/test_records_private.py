@@ -4,20 +4,16 @@ nothing under the home that others can read, and no run keeps the desired state.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.integration.conftest import TODAY
 from tests.integration.helpers import (
-    EXAMPLES,
-    ad_connection,
-    delete_subtree,
+    clean_project,
+    example_contract,
     lab_vars,
-    remove_project_storage,
     tre,
     write_contract,
 )
@@ -40,17 +36,10 @@ def not_private(home: Path) -> list[str]:
     return wrong
 
 
-def clean(v: dict) -> None:
-    delete_subtree(ad_connection(v), f"OU=P{PROJECT},{v['tre_ad_projects_ou']}")
-    remove_project_storage(v, PROJECT)
-    shutil.rmtree(Path(v["tre_initial_password_dir"]) / PROJECT, ignore_errors=True)
-
-
 def test_plan_then_apply_with_a_fresh_home_leave_only_private_records(lab_inventory, tmp_path):
     v = lab_vars()
-    clean(v)
-    contract = yaml.safe_load((EXAMPLES / "9001-small.yaml").read_text())
-    contract["project"] = int(PROJECT)
+    clean_project(v, PROJECT)
+    contract = example_contract("9001-small.yaml", PROJECT)
     path = write_contract(tmp_path / f"{PROJECT}.yaml", contract)
     home = tmp_path / "admin" / "tre-home"  # does not exist yet: plan creates it
     env = {"TRE_STATE": f"sqlite:///{tmp_path}/state/state.db", "TRE_HOME": str(home)}
@@ -75,4 +64,4 @@ def test_plan_then_apply_with_a_fresh_home_leave_only_private_records(lab_invent
     (old / "artifacts").mkdir(parents=True)
     tre("plan", str(path), "--today", TODAY, env=env)
     assert not old.exists() and all(r.is_dir() for r in runs)
-    clean(v)
+    clean_project(v, PROJECT)

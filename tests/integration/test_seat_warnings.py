@@ -4,20 +4,15 @@ in `tre project show` (issue 9, item 16); never in every run of every project.""
 from __future__ import annotations
 
 import datetime
-import shutil
-from pathlib import Path
 
 import pytest
-import yaml
 
 from provisioning.policy import DEFAULT_POLICY
 from tests.integration.conftest import TODAY
 from tests.integration.helpers import (
-    EXAMPLES,
-    ad_connection,
-    delete_subtree,
+    clean_project,
+    example_contract,
     lab_vars,
-    remove_project_storage,
     tre,
     write_contract,
 )
@@ -28,11 +23,8 @@ WITHOUT, WITH = "7662", "7663"
 
 
 def clean(v: dict) -> None:
-    conn = ad_connection(v)
     for p in (WITHOUT, WITH):
-        delete_subtree(conn, f"OU=P{p},{v['tre_ad_projects_ou']}")
-        remove_project_storage(v, p)
-        shutil.rmtree(Path(v["tre_initial_password_dir"]) / p, ignore_errors=True)
+        clean_project(v, p)
 
 
 def sas_lines(stderr: str) -> list[str]:
@@ -46,11 +38,12 @@ def test_seat_warning_only_in_the_plan_of_a_project_holding_seats(lab_inventory,
     text = DEFAULT_POLICY.read_text()
     assert "{name: SAS, billing: per_month, monthly: 571, min_months: 1, seats: 20}" in text
     policy.write_text(text.replace("min_months: 1, seats: 20}", "min_months: 1, seats: 1}"))
-    base = yaml.safe_load((EXAMPLES / "9001-small.yaml").read_text())
-    without = write_contract(tmp_path / f"{WITHOUT}.yaml", dict(base, project=int(WITHOUT)))
+    without = write_contract(
+        tmp_path / f"{WITHOUT}.yaml", example_contract("9001-small.yaml", WITHOUT)
+    )
     sas = [{"package": "SAS", "from": datetime.date(2026, 11, 1)}]
     with_seats = write_contract(
-        tmp_path / f"{WITH}.yaml", dict(base, project=int(WITH), software=sas)
+        tmp_path / f"{WITH}.yaml", example_contract("9001-small.yaml", WITH, software=sas)
     )
     env = {
         "TRE_STATE": f"sqlite:///{tmp_path}/state.db",

@@ -4,7 +4,6 @@ the run is not lost, and the next apply repairs once there is space again."""
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -13,19 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from provisioning.errors import StateError
 from provisioning.state import StateStore
 from tests.integration.conftest import TODAY
 from tests.integration.helpers import (
-    EXAMPLES,
     REPO,
     ad_connection,
     ad_objects,
-    delete_subtree,
+    clean_project,
+    example_contract,
     lab_vars,
-    remove_project_storage,
     tre,
     write_contract,
 )
@@ -92,13 +89,9 @@ def test_apply_on_a_full_store_fails_in_one_line_and_the_next_apply_repairs(
     v = lab_vars()
     conn = ad_connection(v)
     ou = f"OU=P{PROJECT},{v['tre_ad_projects_ou']}"
-    passwords = Path(v["tre_initial_password_dir"]) / PROJECT
-    delete_subtree(conn, ou)
-    remove_project_storage(v, PROJECT)
-    shutil.rmtree(passwords, ignore_errors=True)
-    contract = yaml.safe_load((EXAMPLES / "9003-consortium.yaml").read_text())
-    contract["project"] = int(PROJECT)
-    contract.pop("ossc", None)
+    clean_project(v, PROJECT)
+    contract = example_contract("9003-consortium.yaml", PROJECT)
+    contract.pop("ossc")
     path = write_contract(tmp_path / f"{PROJECT}.yaml", contract)
     db = small_fs / "state.db"
     home = tmp_path / "home"
@@ -149,15 +142,12 @@ def test_apply_on_a_full_store_fails_in_one_line_and_the_next_apply_repairs(
     assert ro.execute("SELECT COUNT(*) FROM revisions WHERE project = ?", (PROJECT,)).fetchone()[0]
     ro.close()
 
-    delete_subtree(conn, ou)
-    remove_project_storage(v, PROJECT)
-    shutil.rmtree(passwords, ignore_errors=True)
+    clean_project(v, PROJECT)
 
 
 def test_plan_with_a_full_home_fails_in_one_line(lab_inventory, small_fs, tmp_path):
     """The run records (``--home``) on the full file system: one line as well."""
-    contract = yaml.safe_load((EXAMPLES / "9001-small.yaml").read_text())
-    path = write_contract(tmp_path / "7669.yaml", dict(contract, project=7669))
+    path = write_contract(tmp_path / "7669.yaml", example_contract("9001-small.yaml", "7669"))
     StateStore(f"sqlite:///{tmp_path}/state.db").close()
     fill(small_fs)
     env = {"TRE_STATE": f"sqlite:///{tmp_path}/state.db", "TRE_HOME": str(small_fs / "home")}
