@@ -226,6 +226,9 @@ def validate(desired: dict) -> list[str]:
                     date.fromisoformat(a["expires"])
             except (TypeError, ValueError):
                 errors.append(f"{sam}: expires {a.get('expires')!r} is not an ISO date")
+    for subject, entry in (desired.get("subjects") or {}).items():
+        if not SAM_RE.fullmatch((entry or {}).get("group") or ""):
+            errors.append(f"subject {subject!r}: bad reader group name")
     for pkg, sw in (desired.get("software") or {}).items():
         if not SAM_RE.fullmatch(sw.get("group", "")) or not isinstance(sw.get("seats"), int):
             errors.append(f"software {pkg}: bad group name or seats")
