@@ -188,7 +188,7 @@ def apply(
     projects = [c.project for c in prepared.contracts]
     if planned is not None and planned.ok and not planned.changes:
         store.start_run(planned.run_id, who, "apply", prepared.today.isoformat(), projects)
-        _save_revisions(prepared, store, planned.run_id)
+        _save_revisions(prepared, store, planned.run_id, {u["project"] for u in planned.unsafe})
         store.finish_run(planned.run_id, "no-change", planned.artifacts)
         return planned
     run_id = new_run_id()
@@ -203,16 +203,22 @@ def apply(
             store.finish_run(run_id, "error", None)
     store.record([_entry(run_id, who, c) for c in result.changes])
     if result.ok:
-        _save_revisions(prepared, store, run_id)
+        _save_revisions(prepared, store, run_id, {u["project"] for u in result.unsafe})
     store.finish_run(run_id, "successful" if result.ok else "failed", result.artifacts)
     if not result.ok:
         raise RunError(f"apply failed: {result.failures[0]} (run {run_id})")
     return result
 
 
-def _save_revisions(prepared: Prepared, store: StateStore, run_id: str) -> None:
+def _save_revisions(
+    prepared: Prepared, store: StateStore, run_id: str, unsafe: set[str] | None = None
+) -> None:
+    """Record the applied revisions; an unsafe project's stays unsaved so the next apply
+    retries it."""
     by_project = {p["project"]: p for p in prepared.desired["projects"]}
     for c in prepared.contracts:
+        if c.project in (unsafe or set()):
+            continue
         summary = _summary(c, by_project[c.project])
         store.save_revision(summary, revision_of(c), run_id, c.source, dataclasses.asdict(c))
 

@@ -76,6 +76,12 @@ class RunResult:
         return [w for t in self.tasks for w in t.warnings]
 
     @property
+    def unsafe(self) -> list[dict[str, Any]]:
+        """Projects a module left unchanged as unsafe (``storage_unsafe``): {project, path,
+        reason}. The run goes on for the others; the CLI exits 1 at the end."""
+        return [u for t in self.tasks for u in t.data.get("storage_unsafe") or []]
+
+    @property
     def failures(self) -> list[str]:
         return [f"{t.host}: {t.message}" for t in self.tasks if not t.ok]
 
@@ -114,7 +120,7 @@ def _task_result(event: dict[str, Any]) -> TaskResult | None:
         changes=list(res.get("changes") or []),
         warnings=_warnings(res),
         message=message,
-        data={k: res[k] for k in ("ids",) if k in res},
+        data={k: res[k] for k in ("ids", "storage_unsafe") if k in res},
     )
 
 
