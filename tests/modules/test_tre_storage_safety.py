@@ -256,3 +256,43 @@ def test_limit_left_raised_by_a_killed_acl_write_is_restored_without_force() -> 
         ("restore", 10 + GRACE, 10)
     ]
     assert plan.blocked == [] and plan.ordered_steps()[0][0] == plan_mod.LOWER
+
+
+def test_nested_subvolume_limit_enforced_by_a_level1_qgroup_once() -> None:
+    numbers = ids(("7620", 762101, 762102, 762001))
+    (spec,) = specs([project("7620", [], quota_bytes=60)], numbers)
+    actual = converged([spec])
+    actual.quotas["/p/P7620"] = (30, 60)
+    actual.quotas["/p/P7620/export/big"] = (20, None)
+    actual.ids = {"/p/P7620": 300, "/p/P7620/export/big": 301, "/h/p7620.alice": 302}
+    plan = plan_mod.plan_projects([spec], LAYOUT, actual, force=False)
+    (enforce,) = [c for c in plan.changes if c["kind"] == "qgroup"]
+    assert (enforce["op"], enforce["name"], enforce["path"]) == ("enforce", "1/300", "/p/P7620")
+    ops = [op for _ph, step_ops, _ix in plan.ordered_steps() for op in step_ops]
+    assert ops == [("qgroup", "/p/P7620", "1/300", ("0/300", "0/301"), 60, True)]
+    actual.groups = {"1/300": (50, 60, frozenset({"0/300", "0/301"}))}
+    again = plan_mod.plan_projects([spec], LAYOUT, actual, force=False)
+    assert [c["kind"] for c in again.changes] == ["nested_subvolume"]  # still reported
+    assert again.steps == []
+    del actual.quotas["/p/P7620/export/big"]  # removed; the group keeps following the quota
+    (later,) = specs([project("7620", [], quota_bytes=90)], numbers)
+    raised = plan_mod.plan_projects([later], LAYOUT, actual, force=False)
+    assert {(c["kind"], c["after"]) for c in raised.changes} == {
+        ("quota", 90),
+        ("qgroup", "limit 90 over /p/P7620 and 0 nested subvolume(s)"),
+    }
+
+
+def test_parse_level1_qgroups_with_children() -> None:
+    from ansible_collections.tre.secenv.plugins.module_utils import tre_btrfs
+
+    text = (
+        "Qgroupid Referenced Exclusive Max referenced Max exclusive Parent Child Path\n"
+        "0/2866 16384 16384 none none 1/2866 - projects/P7639\n"
+        "1/2866 8421376 8421376 4194304 none - 0/2866,0/2867 <0 member qgroups>\n"
+        "1/7 0 0 none none - - <0 member qgroups>\n"
+    )
+    assert tre_btrfs.parse_qgroup_groups(text) == {
+        "1/2866": (8421376, 4194304, frozenset({"0/2866", "0/2867"})),
+        "1/7": (0, None, frozenset()),
+    }

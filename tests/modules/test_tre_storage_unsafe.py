@@ -92,13 +92,28 @@ def _subvolumes_below(top: Path) -> list[Path]:
     return sorted(found, key=lambda p: len(p.parts), reverse=True)
 
 
+def _group(unit: Path) -> str:
+    """The level-1 qgroup tre_storage makes for a unit with nested subvolumes."""
+    rootid = subprocess.run(
+        ["btrfs", "inspect-internal", "rootid", str(unit)], capture_output=True, text=True
+    )
+    return f"1/{rootid.stdout.strip()}"
+
+
+def _btrfs(*args: str) -> None:
+    subprocess.run(["btrfs", *args], capture_output=True, check=False)
+
+
 def _clean(lab: Lab) -> None:
     for nr in PROJECTS:
         for top in (lab.projects / f"P{nr}", lab.home / f"p{nr}.alice"):
             if top.is_symlink() or not top.exists():
                 continue
+            group = _group(top)
+            _btrfs("qgroup", "limit", "none", group, str(top))  # else a full one blocks delete
             for path in [*_subvolumes_below(top), top]:
-                subprocess.run(["btrfs", "subvolume", "delete", str(path)], capture_output=True)
+                _btrfs("subvolume", "delete", str(path))
+            _btrfs("qgroup", "destroy", group, str(lab.projects))
     gids = [str(g) for nr in PROJECTS for g in (members(nr), members(nr) + 1)]
     for gid in gids:
         subprocess.run(
@@ -245,9 +260,27 @@ def test_nested_subvolume_is_reported_and_counted(lab: Lab) -> None:
         }
         # the nested data counts: lowering the limit to QUOTA/2 is below the usage
         assert any("below its usage" in w for w in result["storage_warnings"])
+        # apply: a level-1 qgroup carries the project's limit over the nested subvolume too
+        status, result = lab.run([project(nr) for nr in PROJECTS])
+        assert status == "successful", result.get("msg")
+        group = _group(lab.projects / "P7622")
+        assert ("enforce", "qgroup", group) in {
+            (c["op"], c["kind"], c["name"]) for c in result["changes"]
+        }
+        rc, err = run_as(*alice("7622"), "dd", "if=/dev/zero", f"of={nested}/more.bin",
+                         "bs=1M", "count=1", "conv=fsync")  # fmt: skip
+        assert rc != 0 and "Disk quota exceeded" in err  # no longer escapes
+        status, result = lab.run([project(nr) for nr in PROJECTS])
+        assert [(c["op"], c["kind"]) for c in result["changes"]] == []  # reported, enforced
+        assert any("nested subvolume" in w for w in result["storage_warnings"])
     finally:
+        group = _group(lab.projects / "P7622")
+        _btrfs("qgroup", "limit", "none", group, str(lab.projects))  # else the delete fails
         subprocess.run(["btrfs", "subvolume", "delete", str(nested)], check=True,
                        capture_output=True)  # fmt: skip
+    lab.converge()  # the group's limit is set again
+    projects = [project(nr) for nr in PROJECTS]
+    assert lab.run(projects, check=True)[1]["changes"] == []
 
 
 def test_grant_not_explained_by_the_contract_is_refused(lab: Lab) -> None:

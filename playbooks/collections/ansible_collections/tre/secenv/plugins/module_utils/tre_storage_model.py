@@ -30,6 +30,8 @@ class Actual:
     quotas: dict[str, tuple[int, int | None]]
     catalog: dict[str, list[tuple[str, PathState]]]
     units: set[str]
+    ids: dict[str, int] = field(default_factory=dict)  # subvolume path → id
+    groups: dict[str, tuple[int, int | None, frozenset[str]]] = field(default_factory=dict)
 
 
 @dataclass

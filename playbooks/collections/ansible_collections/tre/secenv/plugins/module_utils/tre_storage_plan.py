@@ -143,8 +143,9 @@ def nested_subvolumes(unit: str, actual: Actual) -> list[str]:
     return sorted(p for p in actual.quotas if p.startswith(unit + "/"))
 
 
-def _nested(plan: Plan, spec: ProjectSpec, unit: str, actual: Actual) -> None:
-    for path in nested_subvolumes(unit, actual):
+def _nested(plan: Plan, spec: ProjectSpec, unit: str, want: int, actual: Actual) -> None:
+    nested = nested_subvolumes(unit, actual)
+    for path in nested:
         plan.warnings.append(
             f"project {spec.project}: {path} is a nested subvolume inside {unit}; its data "
             "escapes the quota of the project/workspace (drift: remove it)"
@@ -160,6 +161,27 @@ def _nested(plan: Plan, spec: ProjectSpec, unit: str, actual: Actual) -> None:
                 "after": None,
             }
         )
+    if unit not in actual.ids:
+        return
+    group = f"1/{actual.ids[unit]}"
+    if not nested and group not in actual.groups:
+        return
+    members = {f"0/{actual.ids[p]}" for p in (unit, *nested) if p in actual.ids}
+    _rfer, limit, children = actual.groups.get(group, (0, None, frozenset()))
+    missing = tuple(sorted(members - children))
+    if group in actual.groups and not missing and limit == want:
+        return
+    plan.add(
+        RAISE if group in actual.groups and limit is not None and want > limit else LOWER,
+        [("qgroup", unit, group, missing, want, group not in actual.groups)],
+        project=spec.project,
+        op="enforce",
+        kind="qgroup",
+        name=group,
+        path=unit,
+        before=None if group not in actual.groups else f"limit {limit} over {len(children)}",
+        after=f"limit {want} over {unit} and {len(nested)} nested subvolume(s)",
+    )
 
 
 def _acl_limit(unit: str, quota: int, actual: Actual) -> tuple[str, int] | None:
@@ -238,7 +260,7 @@ def _folder(
             return
         if is_unit:
             _quota(plan, spec, name, path, quota, actual, force)
-            _nested(plan, spec, path, actual)
+            _nested(plan, spec, path, quota, actual)
         if (state.uid, state.gid) != owner:
             plan.add(
                 OWNER,

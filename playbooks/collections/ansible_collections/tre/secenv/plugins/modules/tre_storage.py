@@ -30,7 +30,9 @@ description:
     unsafe project gets no storage change; all others are applied; the module does not fail
     but returns them in RV(storage_unsafe) and as warnings.
   - A nested subvolume inside a project or workspace is reported (a warning and a change
-    C(op=report, kind=nested_subvolume)); its usage counts towards the unit's usage.
+    C(op=report, kind=nested_subvolume)); its usage counts towards the unit's usage; and the
+    unit's limit is enforced over it by a level-1 qgroup C(1/<unit id>) holding the unit and
+    every nested subvolume (change C(op=enforce, kind=qgroup); followed by a quota rescan).
   - An ACL write on a subvolume at its limit (EDQUOT) raises the limit for that write only and
     restores it; a limit left raised by a killed run is restored by the next run.
 version_added: "0.1.0"
@@ -188,8 +190,17 @@ def _read_actual(specs, layout: Layout, backend, found_unsafe: list) -> Actual:
     quotas = dict(backend.read_all(layout.projects_root))
     quotas.update(backend.read_all(layout.workspaces_root))
     units = {p for p, state in paths.items() if state is not None and p in quotas}
+    ids = dict(backend.subvolume_ids(layout.projects_root))
+    ids.update(backend.subvolume_ids(layout.workspaces_root))
+    groups = dict(backend.groups(layout.projects_root))
+    groups.update(backend.groups(layout.workspaces_root))
     return Actual(
-        paths=paths, quotas=quotas, catalog=read_catalog(layout.catalog_root), units=units
+        paths=paths,
+        quotas=quotas,
+        catalog=read_catalog(layout.catalog_root),
+        units=units,
+        ids=ids,
+        groups=groups,
     )
 
 
@@ -239,6 +250,8 @@ def _apply_op(op: tuple, backend) -> None:
         os.mkdir(path, 0o700)
     elif name == "chown":
         os.chown(path, op[2], op[3], follow_symlinks=False)
+    elif name == "qgroup":
+        backend.enforce_group(path, *op[2:])
     elif name == "acl":
         _write_acls_full(op if len(op) == 6 else (*op, None), backend)
     else:  # pragma: no cover - the planner only emits the names above
