@@ -9,7 +9,7 @@ Interface (what ``tre_storage`` needs, so XFS project quotas could be added as a
   or None, children)}``) and ``enforce_group(path, group, children, limit, create)``: a level-1
   qgroup carrying a unit's limit over the unit and its nested subvolumes.
 
-The parsers of ``btrfs qgroup show -re --raw``, ``btrfs subvolume list`` and
+The parsers of ``btrfs qgroup show -pcre --raw``, ``btrfs subvolume list`` and
 ``/proc/self/mountinfo`` are pure functions.
 """
 
