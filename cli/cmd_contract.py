@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
-from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
-from provisioning.contract import Problem, check_files, expand_paths, load_contract
-from provisioning.contract.fields import FILE_PATH
-from provisioning.errors import ContractError, PolicyError
+from provisioning.contract import contract_files, load_contract, read_contracts
+from provisioning.errors import ContractError, PolicyError, StateError
 from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
 from provisioning.quote import Quote, money, quote, quote_as_dict, quote_csv
+from provisioning.state import StateStore, sqlite_path
 
-from .options import json_option, policy_option
+from .options import json_option, policy_option, state_url_option
 
 
 def _policy(path: str | None) -> Policy:
@@ -43,15 +44,48 @@ def contract() -> None:
     """
 
 
+def _applied(ctx: click.Context, state_url: str) -> dict[str, dict]:
+    """The last applied contract of every project, from the state store if there is one.
+
+    No store file yet: nothing was applied. The default store unreadable (not root): a note,
+    and the applied state is not checked; a store given with --state/$TRE_STATE must open.
+    """
+    explicit = ctx.get_parameter_source("state_url") is not ParameterSource.DEFAULT
+    try:
+        if not sqlite_path(state_url).exists():
+            return {}
+        store = StateStore(state_url)
+        try:
+            return store.applied_contracts()
+        finally:
+            store.close()
+    except (StateError, sqlite3.Error) as e:
+        if explicit:
+            raise StateError(str(e)) from None  # one "Error:" line and its exit code
+        click.echo(f"note: tokens not checked against the applied state ({e})", err=True)
+        return {}
+
+
 @contract.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @policy_option
+@state_url_option
 @json_option
-def check(files: tuple[str, ...], policy_path: str | None, as_json: bool) -> None:
+@click.pass_context
+def check(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    policy_path: str | None,
+    state_url: str,
+    as_json: bool,
+) -> None:
     """Check contracts against every rule; report all problems of all files.
 
     One line per problem, `FILE: path.to[2].field: what is wrong and the rule`. A directory
-    stands for its *.yaml/*.yml files. Exit 0 when all are valid, 1 when any is not.
+    stands for its *.yaml/*.yml files (hidden files skipped, a symlink leading out of it
+    refused). Contracts checked together are one batch, as in `tre plan`: two files of one
+    project both refuse, and a token is one person's across the batch and the applied state
+    (the state store, if it exists). Exit 0 when all are valid, 1 when any is not.
 
     \b
     Example:
@@ -59,13 +93,8 @@ def check(files: tuple[str, ...], policy_path: str | None, as_json: bool) -> Non
       tre contract check --json 9001.yaml 9002.yaml
     """
     policy = _policy(policy_path)
-    paths = expand_paths(list(files))
-    problems = check_files(paths, policy)
-    for item in files:
-        if Path(item).is_dir() and not expand_paths([item]):
-            problems.append(
-                Problem(item, FILE_PATH, "file-missing", "directory has no *.yaml/*.yml files")
-            )
+    paths = contract_files(list(files))[0]
+    problems = read_contracts(list(files), policy, _applied(ctx, state_url))[1]
     if as_json:
         click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
     else:

@@ -12,15 +12,14 @@ import click
 from provisioning.contract import load_contracts
 from provisioning.contract.model import Contract
 from provisioning.desired import build_desired_state
-from provisioning.errors import ContractError
+from provisioning.errors import ProblemsError
+from provisioning.orchestrate import apply as do_apply
 from provisioning.orchestrate import (
-    RevisionError,
     apply_lock,
     close_interrupted,
     confirm_pending,
     prepare,
 )
-from provisioning.orchestrate import apply as do_apply
 from provisioning.orchestrate import plan as do_plan
 from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
@@ -45,7 +44,7 @@ def _load(contracts: tuple[Path, ...], policy_path: str | None) -> tuple[Policy,
     try:  # a broken policy (PolicyError) lists its problems like a contract
         policy = load_policy(policy_path)
         return policy, load_contracts(list(contracts), policy)
-    except ContractError as e:
+    except ProblemsError as e:
         _exit_with(e.problems)
 
 
@@ -54,7 +53,7 @@ def _prepare(contracts: tuple[Path, ...], policy_path: str | None, today: date, 
     store = StateStore(state_url)
     try:
         return prepare(loaded, policy, today, store), store
-    except RevisionError as e:
+    except ProblemsError as e:
         _exit_with(e.problems)
 
 
@@ -117,7 +116,9 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
     """
     with apply_lock(home):
         prepared, store = _prepare(contracts, policy_path, today, state_url)
-        interrupted = close_interrupted(store, home)
+        interrupted = close_interrupted(
+            store, home, say=lambda m: click.echo(f"Note: {m}", err=True)
+        )
         for run_id in interrupted.run_ids:
             click.echo(
                 f"Note: run {run_id} was interrupted; this apply repairs what it left.", err=True
@@ -153,8 +154,5 @@ def desired(contracts, today, policy_path) -> None:
       tre desired examples/contracts/ --today 2026-12-01 > desired.json
     """
     policy, loaded = _load(contracts, policy_path)
-    try:
-        state = build_desired_state(loaded, policy, today)
-    except ValueError as e:
-        raise click.ClickException(str(e)) from None
+    state = build_desired_state(loaded, policy, today)
     click.echo(json.dumps(state, indent=2, ensure_ascii=False))

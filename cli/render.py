@@ -10,7 +10,7 @@ import click
 #: Longest detail shown per change line in text mode; ``--json`` has everything.
 DETAIL_MAX = 160
 
-_SYMBOL = {"create": "+", "delete": "-", "remove_members": "~", "handoff": ">"}
+_SYMBOL = {"create": "+", "remove_members": "~", "handoff": ">"}
 
 
 def _value(v: Any) -> str:

@@ -12,7 +12,9 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
+from .contract.gate import require_runnable
 from .contract.model import Contract, Person
+from .identity import Issued
 from .naming import account_names, project_group, project_ou, seat_group, split_name
 from .policy_model import Policy
 
@@ -27,7 +29,7 @@ def revision_of(contract: Contract) -> str:
 
 def person_period(contract: Contract, person: Person) -> tuple[date, date]:
     """First and last day (inclusive) of a person's access within the project."""
-    return person.start or contract.start, person.end or contract.end
+    return person.start, person.end
 
 
 def _account(contract: Contract, person: Person, sam: str, today: date) -> dict[str, Any]:
@@ -88,10 +90,26 @@ def _ossc(contract: Contract, policy: Policy) -> dict[str, Any] | None:
     }
 
 
-def project_desired(contract: Contract, policy: Policy, today: date) -> dict[str, Any]:
-    """The desired state of one project (one entry of ``projects``)."""
-    with_account = [p for p in contract.people if p.has_account]
-    names = account_names(contract.project, [p.id for p in with_account])
+def _names(contract: Contract, issued: Issued) -> dict[str, str]:
+    """Account names of the people with an account; names already issued never move."""
+    with_account = [p.id for p in contract.people if p.has_account]
+    return account_names(contract.project, with_account, issued.names_of(contract.project))
+
+
+def project_desired(
+    contract: Contract,
+    policy: Policy,
+    today: date,
+    issued: Issued | None = None,
+    recorded_grants: list[str] | None = None,
+) -> dict[str, Any]:
+    """The desired state of one project (one entry of ``projects``).
+
+    ``recorded_grants``: the file subjects of the project's last applied revision (state
+    store), None when there is none; the storage module refuses to revoke a subject the ACLs
+    show granted unless this tells it the grant was never tre's (docs/desired-state.md).
+    """
+    names = _names(contract, issued or Issued())
     return {
         "project": contract.project,
         "ou": project_ou(contract.project),
@@ -103,38 +121,55 @@ def project_desired(contract: Contract, policy: Policy, today: date) -> dict[str
             "members": {"name": project_group(contract.project, "members")},
             "observers": {"name": project_group(contract.project, "observers")},
         },
-        "accounts": [_account(contract, p, names[p.id], today) for p in with_account],
+        "accounts": [
+            _account(contract, p, names[p.id], today) for p in contract.people if p.has_account
+        ],
         "storage": {
             "quota_bytes": quota_bytes(contract, policy, today),
             "workspace_quota_bytes": policy.workspace_quota_bytes,
             "file_subjects": file_subjects_on(contract, today),
+            "contract_subjects": sorted({g.name for g in contract.file_subjects}),
+            "recorded_grants": None if recorded_grants is None else sorted(recorded_grants),
         },
         "ossc": _ossc(contract, policy),
     }
 
 
-def build_desired_state(contracts: list[Contract], policy: Policy, today: date) -> dict[str, Any]:
-    """The whole run's desired state. Contracts must be approved and of distinct projects."""
-    seen: set[str] = set()
-    for c in contracts:
-        if c.status != "approved":
-            raise ValueError(f"project {c.project} is not approved (status {c.status})")
-        if c.project in seen:
-            raise ValueError(f"project {c.project} appears twice in one run")
-        seen.add(c.project)
-    projects = [project_desired(c, policy, today) for c in sorted(contracts, key=_key)]
+def build_desired_state(
+    contracts: list[Contract],
+    policy: Policy,
+    today: date,
+    issued: Issued | None = None,
+    recorded_grants: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """The whole run's desired state (only approved contracts, one per project: the gate).
+
+    ``issued``: identity records of the state store (names and numbers tre issued);
+    ``recorded_grants``: project -> subjects of its last applied revision.
+    """
+    issued = issued or Issued()
+    grants = recorded_grants or {}
+    require_runnable(contracts)
+    ordered = sorted(contracts, key=_key)
+    projects = [project_desired(c, policy, today, issued, grants.get(c.project)) for c in ordered]
     software: dict[str, Any] = {}
     for package in policy.software:
         members: list[str] = []
-        for c in contracts:
-            names = account_names(c.project, [p.id for p in c.people if p.has_account])
-            members.extend(seat_holders(c, package.name, names, today))
+        for c in ordered:
+            members.extend(seat_holders(c, package.name, _names(c, issued), today))
         software[package.name] = {
             "group": seat_group(package.name),
             "seats": package.seats,
             "members": sorted(members),
         }
-    return {"today": today.isoformat(), "projects": projects, "software": software}
+    return {
+        "today": today.isoformat(),
+        "projects": projects,
+        "software": software,
+        "identities": issued.for_run(
+            [c.project for c in ordered], [sw["group"] for sw in software.values()]
+        ),
+    }
 
 
 def _key(contract: Contract) -> int:

@@ -18,18 +18,38 @@ class UsageError(ProvisioningError, ValueError):
     exit_code = 2
 
 
-class ContractError(ProvisioningError, ValueError):
-    """A contract (or several) is invalid; ``problems`` lists every problem found."""
+class ProblemsError(ProvisioningError, ValueError):
+    """Input with problems; ``problems`` lists every one found (each has ``line()``)."""
 
-    def __init__(self, problems: list) -> None:  # list[Problem]
+    what = "invalid input"
+
+    def __init__(self, problems: list) -> None:  # list[Problem] or list[RevisionProblem]
         self.problems = problems
-        first = problems[0].line() if problems else "invalid contract"
+        first = problems[0].line() if problems else self.what
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         super().__init__(first + more)
 
 
-class PolicyError(ContractError):
+class ContractError(ProblemsError):
+    """A contract (or several) is invalid."""
+
+    what = "invalid contract"
+
+
+class PolicyError(ProblemsError):
     """The policy file is invalid."""
+
+    what = "invalid policy"
+
+
+class RevisionError(ProblemsError):
+    """A contract revision breaks a rule against what was applied (the state store)."""
+
+    what = "revision refused"
+
+
+class NotApprovedError(ProvisioningError, ValueError):
+    """A contract that may not be planned or applied: not approved, or its project twice."""
 
 
 class InventoryError(ProvisioningError, ValueError):

@@ -63,12 +63,6 @@ class Inventory:
         """The service account's password, read from its root-only file."""
         return _read_secret(self.ad_bind_password_file, "tre_ad_bind_password_file")
 
-    def ad_admin_password(self) -> str:
-        """Lab only (tests' set-up and clean-up): the domain Administrator's password."""
-        if self.lab_ad_admin_password_file is None:
-            raise InventoryError(f"{self.path}: not a lab inventory (no Administrator password)")
-        return _read_secret(self.lab_ad_admin_password_file, "tre_lab_ad_admin_password_file")
-
 
 _INT_KEYS = {"ad_port", "ad_id_min", "smtp_port", "ossc_port"}
 _PATH_KEYS = {

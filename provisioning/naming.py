@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Mapping
 
 from .ids import PERSON_ID_RE, PROJECT_RE
 
@@ -16,7 +17,7 @@ SAM_MAX = 20
 
 
 def _check_project(project: str) -> None:
-    if not PROJECT_RE.match(project):
+    if not PROJECT_RE.fullmatch(project):
         raise ValueError(f"not a project number: {project!r}")
 
 
@@ -52,7 +53,7 @@ def account_sam(project: str, person_id: str, salt: int = 0) -> str:
     another slice of the hash, for the (rare) case two cut ids of a project collide.
     """
     _check_project(project)
-    if not PERSON_ID_RE.match(person_id):
+    if not PERSON_ID_RE.fullmatch(person_id):
         raise ValueError(f"not a person id: {person_id!r}")
     prefix = f"p{project}."
     room = SAM_MAX - len(prefix)
@@ -61,23 +62,33 @@ def account_sam(project: str, person_id: str, salt: int = 0) -> str:
     return f"{prefix}{person_id[: room - 4]}-{_digest(person_id, 3 * salt, 3)}"
 
 
-def account_names(project: str, person_ids: list[str]) -> dict[str, str]:
-    """sAMAccountNames for all people of a project, collisions disambiguated deterministically.
+def account_names(
+    project: str, person_ids: list[str], issued: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """sAMAccountNames for all people of a project; a name once issued never moves.
 
-    Each id gets the name it would have alone unless an id sorting before it took that name
-    (two cut ids with equal prefix and hash: about 1 in 32,768 pairs of long ids sharing a
-    prefix); then the next slice of its hash is used.
+    ``issued`` maps person id -> the name already issued to that person in this project (read
+    from the state store's identity records; it may hold people no longer in the contract):
+    those people keep their names for life, whatever else changes. A newcomer gets the name
+    it would have alone unless that name is taken (by an issued name or, between newcomers of
+    the same run, by an id sorting before it: two cut ids with equal prefix and hash, about 1 in
+    32,768 pairs of long ids sharing a prefix); then the next slice of its hash is used.
+    Adding a person therefore never changes the name of anyone already issued one.
     """
+    issued = dict(issued or {})
     names: dict[str, str] = {}
-    taken: set[str] = set()
+    taken: set[str] = {name.lower() for name in issued.values()}
     for person_id in sorted(person_ids):
+        if person_id in issued:
+            names[person_id] = issued[person_id]
+    for person_id in sorted(set(person_ids) - set(issued)):
         salt = 0
         name = account_sam(project, person_id)
-        while name in taken:
+        while name.lower() in taken:
             salt += 1
             name = account_sam(project, person_id, salt)
         names[person_id] = name
-        taken.add(name)
+        taken.add(name.lower())
     return names
 
 

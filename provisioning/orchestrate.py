@@ -8,34 +8,28 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import getpass
 import os
+import pwd
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .contract.gate import require_runnable
 from .contract.model import Contract
+from .contract.tokens import token_conflicts
 from .desired import build_desired_state, revision_of
-from .errors import InventoryError, ProvisioningError, RunError, StateError
+from .errors import InventoryError, ProvisioningError, RevisionError, RunError
+from .identity import issued_by_run
+from .inventory import load_inventory
 from .policy_model import Policy
+from .process import wait_for_run
 from .revisions import RevisionProblem, check_revision
-from .runner import RunResult, journal_entries, new_run_id, run_site
+from .runner import RunResult, TaskResult, journal_entries, new_run_id, run_site
 from .state import LedgerEntry, StateStore
-
-
-class NotApprovedError(ProvisioningError, ValueError):
-    """A contract that is not approved was given to plan/apply."""
-
-
-class RevisionError(StateError):
-    def __init__(self, problems: list[RevisionProblem]) -> None:
-        self.problems = problems
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(problems[0].line() + more)
 
 
 @dataclass(frozen=True)
@@ -45,43 +39,69 @@ class Prepared:
     today: date
 
 
-def actor() -> str:
-    return os.environ.get("SUDO_USER") or getpass.getuser()
+def actor(proc: Path = Path("/proc")) -> str:
+    """Who runs tre, for the runs table and the ledger: ``alice``, ``root (sudo by alice)``.
+
+    The user of the real uid (not ``$USER``/``$SUDO_USER``: anyone can set those). When that
+    is root and tre's parent is sudo, also the user who ran sudo: the sudo process's real uid.
+    """
+    name = _user_name(os.getuid())
+    if os.getuid() != 0:
+        return name
+    caller = _sudo_caller(proc / str(os.getppid()))
+    return f"{name} (sudo by {caller})" if caller else name
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _sudo_caller(parent: Path) -> str | None:
+    """The user who started ``parent`` if it is sudo (its real uid), else None."""
+    try:
+        if Path(os.readlink(parent / "exe")).name != "sudo":
+            return None
+        status = (parent / "status").read_text()
+    except OSError:
+        return None
+    uids = [line.split()[1] for line in status.splitlines() if line.startswith("Uid:")]
+    if not uids or not uids[0].isdigit() or int(uids[0]) == 0:
+        return None
+    return _user_name(int(uids[0]))
 
 
 def check_inventory(inventory: Path) -> Path:
+    """The inventory must be complete before a run (docs/inventory.md): every group has a host
+    and every setting is there. Ansible itself would run an unparsable inventory as an empty
+    one and report "no changes"."""
     if not (inventory / "hosts.yml").is_file():
         raise InventoryError(
             f"no inventory at {inventory} (hosts.yml missing): run 'tre lab up' or pass"
             " --inventory DIR"
         )
+    load_inventory(inventory)
     return inventory
 
 
 def prepare(contracts: list[Contract], policy: Policy, today: date, store: StateStore) -> Prepared:
     """Refuse unapproved contracts and revisions that break a rule; build the desired state."""
-    drafts = [c for c in contracts if c.status != "approved"]
-    if drafts:
-        c = drafts[0]
-        raise NotApprovedError(
-            f"{c.source or 'project ' + c.project}: status is {c.status}; only approved"
-            " contracts are planned or applied"
-        )
-    seen: dict[str, str] = {}
-    for c in contracts:
-        if c.project in seen:
-            raise ProvisioningError(
-                f"project {c.project} is given twice ({seen[c.project]}, {c.source}):"
-                " one contract per project per run"
-            )
-        seen[c.project] = c.source
+    require_runnable(contracts)
     problems: list[RevisionProblem] = []
+    grants: dict[str, list[str]] = {}
     for c in contracts:
         last = store.last_revision(c.project)
         problems += check_revision(c, last["contract"] if last else None, today)
+        if last:
+            grants[c.project] = [s["name"] for s in last["contract"].get("file_subjects", [])]
+    for k in token_conflicts(contracts, store.applied_contracts()):  # one token, one person
+        problems.append(RevisionProblem(k.given.project, "token-person", k.message()))
     if problems:
         raise RevisionError(problems)
-    return Prepared(contracts, build_desired_state(contracts, policy, today), today)
+    desired = build_desired_state(contracts, policy, today, store.identities(), grants)
+    return Prepared(contracts, desired, today)
 
 
 def plan(prepared: Prepared, inventory: Path, home: Path) -> RunResult:
@@ -127,14 +147,29 @@ class Interrupted:
     pending: list[tuple[dict[str, Any], dict[str, Any]]]  # (run row, change)
 
 
-def close_interrupted(store: StateStore, home: Path) -> Interrupted:
+#: How long the next apply waits for the processes of a killed run to end (seconds).
+RUN_END_WAIT = 600.0
+
+
+def close_interrupted(
+    store: StateStore,
+    home: Path,
+    say: Callable[[str], None] | None = None,
+    wait_seconds: float = RUN_END_WAIT,
+) -> Interrupted:
     """Mark applies that were killed half-way and record what they had done.
 
     The modules journal each change as they apply it (``<run>/journal/*.jsonl``): changes
     journaled as done go into the ledger now, marked ``recovered``; changes that were under
     way when the kill came are returned as pending for ``confirm_pending``.
+
+    A module that was running when tre was killed goes on to the end of its batch (only the
+    playbook dies with tre, ``provisioning.process``): its journal is read only once no
+    process of the run is left. ``say`` gets one line when that takes a while; after
+    ``wait_seconds`` the apply stops (``RunError``) and the run stays ``running``.
     """
     runs = store.interrupted_runs()
+    _wait_for_runs([r["run_id"] for r in runs], say, wait_seconds)
     pending: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for run in runs:
         if not store.run_recorded(run["run_id"]):
@@ -142,9 +177,24 @@ def close_interrupted(store: StateStore, home: Path) -> Interrupted:
             store.record(
                 [_entry(run["run_id"], run["actor"], dict(c, recovered=True)) for c in done]
             )
+            _issue(store, run["run_id"], done, None, {})
             pending += [(run, c) for c in unsure]
         store.finish_run(run["run_id"], "interrupted", str(home / "runs" / run["run_id"]))
     return Interrupted([r["run_id"] for r in runs], pending)
+
+
+def _wait_for_runs(
+    run_ids: list[str], say: Callable[[str], None] | None, wait_seconds: float
+) -> None:
+    if not run_ids:
+        return
+    alive = wait_for_run(run_ids, limit=wait_seconds, say=say)
+    if alive:
+        raise RunError(
+            f"processes of interrupted run {run_ids[0]} are still running after"
+            f" {wait_seconds:.0f} s (pid {', '.join(map(str, alive[:5]))}): apply again when"
+            " they have ended, or end them and apply again"
+        )
 
 
 def _what(change: dict[str, Any]) -> tuple[Any, ...]:
@@ -202,12 +252,35 @@ def apply(
         if result is None:
             store.finish_run(run_id, "error", None)
     store.record([_entry(run_id, who, c) for c in result.changes])
+    kept = _issue(
+        store, run_id, result.changes, result.ad_ids if result.ok else None, prepared.desired
+    )
+    if kept:
+        result.tasks.append(TaskResult("state", "identities", True, False, warnings=kept))
     if result.ok:
         _save_revisions(prepared, store, run_id, {u["project"] for u in result.unsafe})
     store.finish_run(run_id, "successful" if result.ok else "failed", result.artifacts)
     if not result.ok:
         raise RunError(f"apply failed: {result.failures[0]} (run {run_id})")
     return result
+
+
+def _issue(
+    store: StateStore,
+    run_id: str,
+    changes: list[dict[str, Any]],
+    ids: dict[str, Any] | None,
+    desired: dict[str, Any],
+) -> list[str]:
+    """Record the names and numbers the run issued (never changed afterwards).
+
+    Returns one line per new identity refused because its record conflicts with an existing
+    one (the existing record is kept and the AD module restores AD from it next run).
+    """
+    return [
+        f"identity record kept: {line}"
+        for line in store.issue(issued_by_run(changes, ids, desired), run_id)
+    ]
 
 
 def _save_revisions(

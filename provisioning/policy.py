@@ -14,16 +14,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .contract.fields import FILE_PATH, Checker, join
-from .contract.load import read_bytes
-from .contract.yamlsafe import load_bytes
 from .errors import PolicyError
 from .ids import FILE_SUBJECT_RE, PACKAGE_RE
 from .policy_model import Policy, SoftwarePackage, StorageStep, Tariffs
+from .validation.fields import FILE_PATH, Checker, join
+from .validation.files import read_bytes
+from .validation.yamlsafe import load_bytes
 
 DEFAULT_POLICY = Path(__file__).parent / "data" / "cbs-2026.yaml"
 ENV_VAR = "TRE_POLICY"
-SIZE_RE = re.compile(r"^([1-9][0-9]{0,5})(GB|TB)$")
+SIZE_RE = re.compile(r"^([1-9][0-9]{0,5})(GB|TB)\Z")
 _UNITS = {"GB": 1024**3, "TB": 1024**4}
 BILLING = ("per_month", "until_end", "minimum")
 
@@ -65,7 +65,7 @@ _TARIFFS_OPTIONAL = tuple(f.name for f in fields(Tariffs) if isinstance(f.defaul
 
 def size_bytes(size: str) -> int:
     """``"50GB"`` → bytes (binary units). Raises ``ValueError`` for anything else."""
-    m = SIZE_RE.match(size)
+    m = SIZE_RE.fullmatch(size)
     if not m:
         raise ValueError(f"not a size: {size!r}")
     return int(m.group(1)) * _UNITS[m.group(2)]
@@ -101,7 +101,7 @@ def parse_policy(doc: Any, c: Checker, source: str = "") -> Policy | None:
     ints = {k: c.integer(m[k], k, *rng) for k, rng in _INTS.items() if k in m}
     name = c.text(m.get("name"), "name") if "name" in m else None
     currency = (
-        c.pattern(m["currency"], "currency", re.compile(r"^[A-Z]{3}$"), "currency", "ISO 4217")
+        c.pattern(m["currency"], "currency", re.compile(r"^[A-Z]{3}\Z"), "currency", "ISO 4217")
         if "currency" in m
         else None
     )
@@ -129,7 +129,7 @@ def parse_policy(doc: Any, c: Checker, source: str = "") -> Policy | None:
 
 
 def _size(value: Any, path: str, c: Checker) -> int | None:
-    if not isinstance(value, str) or not SIZE_RE.match(value):
+    if not isinstance(value, str) or not SIZE_RE.fullmatch(value):
         c.add(path, "size", "expected a size such as 50GB or 1TB")
         return None
     return size_bytes(value)

@@ -1,7 +1,8 @@
 """The policy: every number of the service catalogue, as typed frozen data.
 
 Loaded from YAML by ``provisioning.policy.load_policy`` (default: the shipped CBS 2026 policy,
-``provisioning/data/cbs-2026.yaml``). Money is ``Decimal``; sizes are bytes.
+``provisioning/data/cbs-2026.yaml``). Money is ``Decimal``; sizes are bytes. No number of the
+catalogue is a default here: every one comes from the policy file.
 """
 
 from __future__ import annotations
@@ -55,18 +56,18 @@ class Tariffs:
     reopen_project: Decimal
     large_archive_per_gb: Decimal
     replacement_token: Decimal
-    # Added with issue 2 (defaults keep older constructors working); all from the tariff table.
-    import_simple: Decimal = Decimal(0)
-    import_normal: Decimal = Decimal(0)
-    import_complex: Decimal = Decimal(0)
-    output_regular: Decimal = Decimal(0)
-    output_conform: Decimal = Decimal(0)
-    output_light: Decimal = Decimal(0)
-    output_scripts: Decimal = Decimal(0)
-    output_decrypt: Decimal = Decimal(0)
-    output_replicate: Decimal = Decimal(0)
-    extend_project: Decimal = Decimal(0)
-    end_project: Decimal = Decimal(0)
+    #: The tariff table's one-off prices (docs/policy.md).
+    import_simple: Decimal
+    import_normal: Decimal
+    import_complex: Decimal
+    output_regular: Decimal
+    output_conform: Decimal
+    output_light: Decimal
+    output_scripts: Decimal
+    output_decrypt: Decimal
+    output_replicate: Decimal
+    extend_project: Decimal
+    end_project: Decimal
 
 
 @dataclass(frozen=True)
@@ -93,23 +94,24 @@ class Policy:
     tariffs: Tariffs
     #: Invoices go out after each calendar quarter (months per invoice period).
     invoice_period_months: int
-    source: str = ""
-    # Added with issue 2: the catalogue's other numbers (docs/policy.md).
+    # The catalogue's other numbers (docs/policy.md).
     #: An archive up to this many GB (zipped, rounded up) is free; each GB above is billed.
-    archive_free_gb: int = 1
+    archive_free_gb: int
     #: A large archive's GB price covers this many years.
-    large_archive_period_years: int = 5
+    large_archive_period_years: int
     #: Temporary suspension in whole months, at least this many.
-    suspension_min_months: int = 1
+    suspension_min_months: int
     #: An extension is requested at least this many working days before the end.
-    extension_notice_working_days: int = 5
+    extension_notice_working_days: int
     #: Heavy desktop: reserved at most this many days, extensions, researchers per project.
-    heavy_desktop_days: int = 10
-    heavy_desktop_extensions: int = 2
-    heavy_desktop_max_researchers: int = 2
+    heavy_desktop_days: int
+    heavy_desktop_extensions: int
+    heavy_desktop_max_researchers: int
     #: "Output light": at most this many csv files and cells in total.
-    output_light_max_files: int = 5
-    output_light_max_cells: int = 5000
+    output_light_max_files: int
+    output_light_max_cells: int
+    #: Where the policy was read from (file path, or the shipped default's name).
+    source: str = ""
 
     def package(self, name: str) -> SoftwarePackage:
         for p in self.software:

@@ -16,8 +16,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
+from .calendar import min_until, months
 from .contract.model import Contract
-from .contract.rules import min_until, months
 from .policy_model import Policy
 
 CENT = Decimal("0.01")
@@ -108,7 +108,7 @@ def quote(contract: Contract, policy: Policy) -> Quote:
         for m in months(g.start, c.end):
             add(m, "monthly", "support per file subject", t.support_file_subject_monthly)
     for p in c.researchers:
-        start, end = p.start or c.start, p.end or c.end
+        start, end = p.start, p.end
         if p.existing_token:
             add(start, "one-off", "researcher, token already held", t.researcher_with_token)
         else:
@@ -116,7 +116,7 @@ def quote(contract: Contract, policy: Policy) -> Quote:
         for m in months(start, end):
             add(m, "monthly", "support per researcher", t.support_researcher_monthly)
     for p in c.observers:
-        start, end = p.start or c.start, p.end or c.end
+        start, end = p.start, p.end
         if not p.read_account:
             add(start, "one-off", "observer without account", t.observer_without_account)
         elif p.existing_token:

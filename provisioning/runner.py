@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunError
+from .process import guard_command, run_environment
 
 #: Tasks of site.yml whose results carry ``changes`` (task name prefix → short host role).
 PLAYBOOK = "site.yml"
@@ -80,6 +82,11 @@ class RunResult:
         """Projects a module left unchanged as unsafe (``storage_unsafe``): {project, path,
         reason}. The run goes on for the others; the CLI exits 1 at the end."""
         return [u for t in self.tasks for u in t.data.get("storage_unsafe") or []]
+
+    @property
+    def ad_ids(self) -> dict[str, Any] | None:
+        """The checked uid/gid numbers the AD module returned (None if it did not run)."""
+        return next((t.data["ids"] for t in self.tasks if "ids" in t.data), None)
 
     @property
     def failures(self) -> list[str]:
@@ -173,18 +180,17 @@ def run_site(
     private = home / "runs" / run_id
     private.mkdir(parents=True, mode=0o700)
     os.chmod(home / "runs", 0o700)
-    # --diff only for plans: an apply reports through `changes`, the diff would double it
-    cmdline = "--check --diff" if check else ""
-    if tags:
-        cmdline += f" --tags {tags}"
+    binary, cmdline = _guarded_command(check, tags)
     runner = ansible_runner.run(
         private_data_dir=str(private),
         project_dir=str(playbooks),
         playbook=PLAYBOOK,
+        binary=binary,
         inventory=str(inventory.resolve()),
         extravars=_extravars(desired, force, None if check else private / "journal"),
         cmdline=cmdline,
         envvars={
+            **run_environment(run_id),
             "ANSIBLE_COLLECTIONS_PATH": collections_path(playbooks),
             "ANSIBLE_HOST_KEY_CHECKING": "True",
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
@@ -203,6 +209,22 @@ def run_site(
         tail = _stdout_tail(private)
         result.tasks.append(TaskResult("ansible", "start", False, False, message=tail))
     return result
+
+
+def _guarded_command(check: bool, tags: str | None) -> tuple[str, str]:
+    """ansible-runner's ``binary`` and ``cmdline``: ansible-playbook started by the guard.
+
+    The guard (``provisioning.process``) ties the playbook's life to tre's. With ``binary``
+    set, ansible-runner no longer appends the playbook itself: it leads the arguments.
+    """
+    binary, lead = guard_command()
+    args = [*lead, PLAYBOOK]
+    # --diff only for plans: an apply reports through `changes`, the diff would double it
+    if check:
+        args += ["--check", "--diff"]
+    if tags:
+        args += ["--tags", tags]
+    return binary, shlex.join(args)
 
 
 def _stdout_tail(private: Path) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StateError
+from .identity import Identity, Issued
 
 DEFAULT_STATE_URL = "sqlite:////var/lib/tre/state.db"
 
@@ -46,6 +47,15 @@ CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON ledger
 BEGIN SELECT RAISE(ABORT, 'the audit ledger is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON ledger
 BEGIN SELECT RAISE(ABORT, 'the audit ledger is append-only'); END;
+CREATE TABLE IF NOT EXISTS identities (
+    kind TEXT NOT NULL, name TEXT NOT NULL, project TEXT, person TEXT,
+    number INTEGER NOT NULL, issued_at TEXT NOT NULL, run_id TEXT NOT NULL,
+    PRIMARY KEY (kind, name), UNIQUE (kind, number)
+);
+CREATE TRIGGER IF NOT EXISTS identities_no_update BEFORE UPDATE ON identities
+BEGIN SELECT RAISE(ABORT, 'an issued identity never changes'); END;
+CREATE TRIGGER IF NOT EXISTS identities_no_delete BEFORE DELETE ON identities
+BEGIN SELECT RAISE(ABORT, 'an issued identity never changes'); END;
 """
 
 
@@ -244,6 +254,14 @@ class StateStore:
             "contract": json.loads(row["contract"]),
         }
 
+    def applied_contracts(self) -> dict[str, dict[str, Any]]:
+        """The last applied contract (stored dict) of every project, by project number."""
+        rows = self._db.execute(
+            "SELECT project, contract FROM revisions"
+            " WHERE id IN (SELECT MAX(id) FROM revisions GROUP BY project)"
+        ).fetchall()
+        return {r["project"]: json.loads(r["contract"]) for r in rows}
+
     def revisions(self, project: str) -> list[dict[str, Any]]:
         rows = self._db.execute(
             "SELECT revision, applied_at, run_id, source FROM revisions WHERE project = ?"
@@ -259,3 +277,45 @@ class StateStore:
     def projects(self) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT * FROM projects ORDER BY CAST(project AS INTEGER)")
         return [dict(r) for r in rows.fetchall()]
+
+    # identities -------------------------------------------------------------------------
+    def issue(self, identities: list[Identity], run_id: str) -> list[str]:
+        """Record issued names/numbers once; never changed. Returns one line per conflict.
+
+        A record that already exists is kept as it is (the AD module restores AD from it); a
+        new record whose number another name already holds is refused and reported.
+        """
+        conflicts: list[str] = []
+        with self._tx() as db:
+            for i in identities:
+                row = db.execute(
+                    "SELECT name, person, number FROM identities WHERE kind = ? AND"
+                    " (name = ? OR number = ?)",
+                    (i.kind, i.name, i.number),
+                ).fetchall()
+                same = [r for r in row if r["name"] == i.name]
+                if same and (same[0]["number"], same[0]["person"]) == (i.number, i.person):
+                    continue
+                if row:
+                    other = row[0]
+                    conflicts.append(
+                        f"{i.kind} {i.name} ({i.number}) conflicts with the record of"
+                        f" {other['name']} ({other['number']})"
+                    )
+                    continue
+                db.execute(
+                    "INSERT INTO identities (kind, name, project, person, number, issued_at,"
+                    " run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (i.kind, i.name, i.project, i.person, i.number, _now(), run_id),
+                )
+        return conflicts
+
+    def identities(self) -> Issued:
+        rows = self._db.execute(
+            "SELECT kind, name, project, person, number FROM identities ORDER BY kind, name"
+        ).fetchall()
+        return Issued(
+            tuple(
+                Identity(r["kind"], r["name"], r["project"], r["person"], r["number"]) for r in rows
+            )
+        )

@@ -6,10 +6,19 @@ Public API::
     problems = check_files(["c.yaml"], policy)      # [] when valid; never raises on bad input
     contract = load_contract("c.yaml", policy)      # Contract, or ContractError(problems)
     contracts = load_contracts(["dir/"], policy)    # all or ContractError with ALL problems
+    contracts, problems = read_contracts(["dir/"], policy, applied)  # check/plan/apply
 """
 
-from .fields import Problem
-from .load import check_files, expand_paths, load_contract, load_contracts
+from provisioning.validation.fields import Problem
+
+from .load import (
+    check_files,
+    contract_files,
+    expand_paths,
+    load_contract,
+    load_contracts,
+    read_contracts,
+)
 from .model import (
     Contract,
     ExtraStorage,
@@ -30,7 +39,9 @@ __all__ = [
     "Problem",
     "SoftwareSeat",
     "check_files",
+    "contract_files",
     "expand_paths",
     "load_contract",
     "load_contracts",
+    "read_contracts",
 ]

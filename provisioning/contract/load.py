@@ -2,44 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from provisioning.errors import ContractError
 from provisioning.policy_model import Policy
+from provisioning.validation.fields import FILE_PATH, Checker, Problem
+from provisioning.validation.files import read_bytes
+from provisioning.validation.yamlsafe import load_bytes
 
-from . import parse, rules
-from .fields import FILE_PATH, Checker, Problem
+from . import adlimits, parse, rules
 from .model import Contract
-from .yamlsafe import MAX_BYTES, load_bytes
+from .tokens import token_conflicts
 
-__all__ = ["Problem", "check_files", "expand_paths", "load_contract", "load_contracts"]
-
-
-def read_bytes(path: str, c: Checker, what: str = "a contract") -> bytes | None:
-    """The file's bytes, or ``None`` with a problem (missing, a directory, unreadable, huge)."""
-    p = Path(path)
-    try:
-        if not p.is_file():
-            if p.is_dir():
-                state = "is a directory"
-            elif p.exists():
-                state = "is not a regular file"
-            else:
-                state = "does not exist"
-            c.add(FILE_PATH, "file-missing", f"{state}; expected {what} YAML file")
-            return None
-        with p.open("rb") as f:
-            return f.read(MAX_BYTES + 1)
-    except OSError as e:
-        c.add(FILE_PATH, "file-missing", f"cannot be read: {e.strerror or type(e).__name__}")
-        return None
+__all__ = [
+    "Problem",
+    "check_files",
+    "contract_files",
+    "expand_paths",
+    "load_contract",
+    "load_contracts",
+    "read_contracts",
+]
 
 
 def check_document(doc: Any, policy: Policy, c: Checker) -> parse.Draft:
     """Structure and every rule; the problems land in ``c``."""
     draft = parse.parse(doc, policy, c)
     rules.check(draft, policy, c)
+    adlimits.check(draft, c)
     return draft
 
 
@@ -86,10 +78,7 @@ def _build(d: parse.Draft, source: str) -> Contract:
 
 def check_files(paths: list[str], policy: Policy) -> list[Problem]:
     """Every problem of every file (an empty list: all valid). Never raises for bad input."""
-    problems: list[Problem] = []
-    for path in paths:
-        problems.extend(_check_file(str(path), policy)[0])
-    return problems
+    return read_contracts([str(p) for p in paths], policy)[1]
 
 
 def load_contract(path: str, policy: Policy) -> Contract:
@@ -100,43 +89,124 @@ def load_contract(path: str, policy: Policy) -> Contract:
     return contract
 
 
-def expand_paths(paths_or_dirs: list[str]) -> list[str]:
-    """Files as given; a directory stands for its ``*.yaml``/``*.yml`` files, sorted."""
-    out: list[str] = []
+#: Contract file suffixes, compared case-insensitively (``.YAML``, ``.Yml`` too).
+SUFFIXES = (".yaml", ".yml")
+
+
+def _directory_files(directory: Path) -> tuple[list[str], list[Problem]]:
+    """Contract files of a directory, sorted: hidden files skipped, a symlink leading out of
+    the directory refused without being read (only its name is reported)."""
+    files: list[str] = []
+    problems: list[Problem] = []
+    try:
+        root = directory.resolve(strict=True)
+        entries = sorted(directory.iterdir())
+    except OSError as e:
+        why = e.strerror or type(e).__name__
+        problems.append(Problem(str(directory), FILE_PATH, "file-missing", f"cannot list: {why}"))
+        return files, problems
+    for entry in entries:
+        if entry.name.startswith(".") or entry.suffix.lower() not in SUFFIXES:
+            continue
+        if entry.is_symlink():
+            try:
+                inside = entry.resolve(strict=True).is_relative_to(root)
+            except (OSError, RuntimeError):  # dangling or a loop
+                inside = False
+            if not inside:
+                problems.append(
+                    Problem(
+                        str(entry),
+                        FILE_PATH,
+                        "file-symlink",
+                        f"a symbolic link leading outside {directory}; refused, not read",
+                    )
+                )
+                continue
+        files.append(str(entry))
+    if not files and not problems:
+        problems.append(
+            Problem(
+                str(directory), FILE_PATH, "file-missing", "directory has no *.yaml/*.yml files"
+            )
+        )
+    return files, problems
+
+
+def _entries(paths_or_dirs: list[str]) -> list[str | Problem]:
+    """Files and directory problems, in the order given (directories expanded)."""
+    out: list[str | Problem] = []
     for item in paths_or_dirs:
         p = Path(item)
         if p.is_dir():
-            out.extend(
-                str(f) for f in sorted(p.iterdir()) if f.suffix in (".yaml", ".yml") and f.is_file()
-            )
+            files, problems = _directory_files(p)
+            out += problems
+            out += files
         else:
             out.append(str(item))
     return out
 
 
+def contract_files(paths_or_dirs: list[str]) -> tuple[list[str], list[Problem]]:
+    """Files as given; a directory stands for its contract files (see ``_directory_files``)."""
+    entries = _entries(paths_or_dirs)
+    return [e for e in entries if isinstance(e, str)], [
+        e for e in entries if isinstance(e, Problem)
+    ]
+
+
+def expand_paths(paths_or_dirs: list[str]) -> list[str]:
+    """The contract files of these files/directories (problems left to ``read_contracts``)."""
+    return contract_files(paths_or_dirs)[0]
+
+
+def read_contracts(
+    paths_or_dirs: list[str],
+    policy: Policy,
+    applied: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[list[Contract], list[Problem]]:
+    """The one loader of ``tre contract check``, ``plan`` and ``apply``.
+
+    Returns the valid contracts and every problem of every file. Two files of one project
+    both refuse (one line each); a token held by two different people (across the files, or
+    against ``applied``: project → last applied contract) is one line per conflict.
+    """
+    problems: list[Problem] = []
+    contracts: list[Contract] = []
+    for path in _entries(paths_or_dirs):
+        if isinstance(path, Problem):
+            problems.append(path)
+            continue
+        found, contract = _check_file(path, policy)
+        problems.extend(found)
+        if contract is not None:
+            contracts.append(contract)
+    by_project: dict[str, list[Contract]] = {}
+    for c in contracts:
+        by_project.setdefault(c.project, []).append(c)
+    for project, same in by_project.items():
+        for c in same if len(same) > 1 else ():
+            others = ", ".join(o.source for o in same if o is not c)
+            problems.append(
+                Problem(
+                    c.source,
+                    "project",
+                    "project-unique",
+                    f"project {project} is also in {others}; one contract per project",
+                )
+            )
+    contracts = [c for c in contracts if len(by_project[c.project]) == 1]
+    for k in token_conflicts(contracts, applied):
+        g = k.given
+        problems.append(Problem(g.where, g.path, "token-person", k.message()))
+    bad = {p.file for p in problems}
+    return [c for c in contracts if c.source not in bad], problems
+
+
 def load_contracts(paths_or_dirs: list[str], policy: Policy) -> list[Contract]:
     """Every contract of these files/directories; ``ContractError`` with ALL problems of ALL
     files if any is invalid, or if two files claim the same project number."""
-    problems: list[Problem] = []
-    contracts: list[Contract] = []
-    seen: dict[str, str] = {}
-    for path in expand_paths(paths_or_dirs):
-        found, contract = _check_file(path, policy)
-        problems.extend(found)
-        if contract is None:
-            continue
-        if contract.project in seen:
-            problems.append(
-                Problem(
-                    path,
-                    "project",
-                    "project-unique",
-                    f"project {contract.project} is also in {seen[contract.project]}",
-                )
-            )
-            continue
-        seen[contract.project] = path
-        contracts.append(contract)
+    contracts, problems = read_contracts(paths_or_dirs, policy)
     if problems:
         raise ContractError(problems)
     return contracts

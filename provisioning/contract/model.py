@@ -19,7 +19,7 @@ class Institution:
     authorization_until: date
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Person:
     """A researcher or an observer of one project."""
 
@@ -34,9 +34,9 @@ class Person:
     existing_token: bool = False
     #: Researchers always have an account; observers only with ``read_account: true``.
     read_account: bool = True
-    #: The person's period inside the project (defaults: project start / end).
-    start: date | None = None
-    end: date | None = None
+    #: The person's period inside the project (parse fills in the project's start / end).
+    start: date
+    end: date
 
     @property
     def has_account(self) -> bool:

@@ -21,8 +21,8 @@ from provisioning.ids import (
     TOKEN_RE,
 )
 from provisioning.policy_model import Policy
+from provisioning.validation.fields import FILE_PATH, Checker, join
 
-from .fields import Checker, join
 from .model import ExtraStorage, FileSubjectGrant, Institution, Ossc, Person, SoftwareSeat
 
 TOP_REQUIRED = (
@@ -39,7 +39,7 @@ TOP_REQUIRED = (
 TOP_OPTIONAL = ("observers", "file_subjects", "software", "storage", "ossc")
 PERSON_REQUIRED = ("id", "name", "email", "employer")
 PERSON_OPTIONAL = ("nda_signed", "awareness_errors", "token", "existing_token", "from", "until")
-STATUS_RE = re.compile(r"^(draft|approved)$")
+STATUS_RE = re.compile(r"^(draft|approved)\Z")
 MAX_PEOPLE = 500
 MAX_ITEMS = 200
 
@@ -68,6 +68,15 @@ class Draft:
 
 def parse(doc: Any, policy: Policy, c: Checker) -> Draft:
     d = Draft()
+    if isinstance(doc, dict) and not any(k in TOP_REQUIRED + TOP_OPTIONAL for k in doc):
+        # another kind of file (a symlink to /etc/shadow ...): its keys are never echoed
+        c.add(
+            FILE_PATH,
+            "type",
+            f"not a contract: none of its {len(doc)} keys is a contract key "
+            "(project, title, researchers, ...); its content is not shown",
+        )
+        return d
     top = c.mapping(doc, "", TOP_REQUIRED, TOP_OPTIONAL)
     if top is None:
         return d
@@ -230,8 +239,8 @@ def _people(value: Any, path: str, role: str, d: Draft, c: Checker) -> list[Pers
                 token=token,
                 existing_token=bool(existing),
                 read_account=bool(read) if read is not None else False,
-                start=start,
-                end=end,
+                start=start,  # type: ignore[arg-type]
+                end=end,  # type: ignore[arg-type]
             )
         )
     return out

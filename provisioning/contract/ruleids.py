@@ -8,6 +8,7 @@ from __future__ import annotations
 RULES: dict[str, str] = {
     # Reading the file
     "file-missing": "the file does not exist, is a directory or cannot be read",
+    "file-symlink": "a symbolic link in a contract directory leads outside it (not read)",
     "yaml-size": "the file is larger than 1 MB",
     "yaml-encoding": "the file is not UTF-8 text (binary, NUL bytes, another encoding)",
     "yaml-syntax": "the YAML cannot be parsed (also: tags such as !!python, several documents)",
@@ -15,16 +16,25 @@ RULES: dict[str, str] = {
     "yaml-depth": "nesting deeper than 24 levels",
     "yaml-duplicate-key": "a key appears twice in one mapping",
     # Structure and formats
-    "type": "wrong kind of value (text where a list is expected, ...); also an empty file",
+    "type": "wrong kind of value (text where a list is expected, ...); also an empty file "
+    "or a file that is not a contract at all (its content is not shown)",
     "required": "a required key is missing",
     "unknown-key": "a key the format does not know (with a did-you-mean hint)",
-    "range": "a number or a list length out of its range",
+    "range": "a number or a list length out of its range (also: a number of over 30 digits)",
     "date-format": "a date not written as YYYY-MM-DD, or not a real calendar date",
     "text": "a name/title empty, with surrounding spaces, control characters or too long",
     "project-number": "project is not 1-8 digits without a leading zero",
     "person-id": "a person id is not a lower-case letter then 1-15 lower-case letters/digits",
     "email": "not a well-formed e-mail address",
     "token-format": "a token serial not like T-0012345",
+    # Limits of the AD attributes the values land in (schema rangeUpper, UTF-16 units)
+    "ad-display-name": "the name is at most 256 characters (AD displayName)",
+    "ad-given-name": "the first word of the name is at most 64 characters (AD givenName)",
+    "ad-surname": "the name after its first word is at most 64 characters (AD sn)",
+    "ad-mail": "the e-mail address is at most 256 characters (AD mail)",
+    "ad-company": "the employer is at most 64 characters (AD company)",
+    "ad-description": "the title is at most 1024 characters (the project OU's description)",
+    "ad-employee-id": "the person id is at most 16 characters (AD employeeID)",
     "status": "status is not draft or approved",
     "file-subject-name": "a file subject name is not upper-case letters and digits",
     # Project
@@ -40,6 +50,8 @@ RULES: dict[str, str] = {
     "researchers-empty": "a project has at least one researcher",
     "id-unique": "person ids are unique across researchers and observers",
     "token-unique": "a token belongs to one person",
+    "token-person": "one token, one person (id, name, e-mail) across all contracts checked "
+    "together and the applied state",
     "lead-is-researcher": "the lead is the id of one of the researchers",
     "lead-employed-by-institution": "the lead works for the contracting institution",
     "institution-researcher": "in every month at least one active researcher works for the "

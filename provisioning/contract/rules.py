@@ -7,43 +7,14 @@ problems with a stable rule id. The numbers come from the policy, never from her
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
 from datetime import date, timedelta
 
+from provisioning.calendar import add_months, min_until, month_end, months
 from provisioning.policy_model import Policy
+from provisioning.validation.fields import Checker, join
 
-from .fields import Checker, join
 from .model import Person
 from .parse import Draft
-
-
-def add_months(d: date, months: int) -> date:
-    """The same day ``months`` later, clamped to the month's last day."""
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    return date(year, month, min(d.day, _month_days(year, month)))
-
-
-def _month_days(year: int, month: int) -> int:
-    nxt = date(year + month // 12, month % 12 + 1, 1)
-    return (nxt - timedelta(days=1)).day
-
-
-def month_end(d: date) -> date:
-    return date(d.year, d.month, _month_days(d.year, d.month))
-
-
-def months(start: date, end: date) -> Iterator[date]:
-    """The 1st of every calendar month touched by ``start..end`` (inclusive)."""
-    cur = date(start.year, start.month, 1)
-    while cur <= end:
-        yield cur
-        cur = add_months(cur, 1)
-
-
-def min_until(start: date, min_months: int) -> date:
-    """Last day of a period of ``min_months`` months billed from ``start``'s month."""
-    return add_months(date(start.year, start.month, 1), min_months) - timedelta(days=1)
 
 
 def same_employer(a: str | None, b: str | None) -> bool:
@@ -215,8 +186,8 @@ def _inside(path: str, start: date | None, end: date | None, d: Draft, c: Checke
 
 
 def _lead(d: Draft, c: Checker) -> None:
-    if d.lead is None:
-        return
+    if d.lead is None or "researchers" not in d.given:
+        return  # no readable list of researchers (missing, not a list, too long): said already
     lead = next((p for p in d.researchers if p and p.id == d.lead), None)
     if lead is None and any(p is None or p.id is None for p in d.researchers):
         return  # an unreadable researcher may be the lead; its own problem says enough

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from provisioning.errors import LabError
 
-from . import ad, inventory_writer, packages, storage
+from . import ad, inventory_writer, packages, sftp, smtp, storage
 from .config import LabConfig
 from .proc import Report
 from .status import Check, checks
@@ -76,21 +76,10 @@ def up(
             d.mkdir(exist_ok=True)
         ad.ensure(cfg, report)
         storage.ensure(cfg, report)
-        _optional_parts(cfg, report, "ensure")
+        smtp.ensure(cfg, report)
+        sftp.ensure(cfg, report)
         inventory_writer.write(cfg, report)
     return report
-
-
-def _optional_parts(cfg: LabConfig, report: Report, action: str) -> None:
-    """SMTP and the SFTP gateway (modules added after the AD and storage parts)."""
-    import importlib
-
-    for name in ("smtp", "sftp"):
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError:
-            continue
-        getattr(module, action)(cfg, report)
 
 
 def down(cfg: LabConfig | None = None, *, echo: Callable[[str], None] | None = None) -> Report:
@@ -110,7 +99,8 @@ def _down(cfg: LabConfig, report: Report) -> None:
         cfg = recorded  # remove what `up` made, wherever that was
     if cfg.lab_dir.exists() and not _is_lab_dir(cfg.lab_dir):
         raise LabError(f"{cfg.lab_dir} holds files the lab did not make: not removing it")
-    _optional_parts(cfg, report, "teardown")
+    smtp.teardown(cfg, report)
+    sftp.teardown(cfg, report)
     ad.stop(cfg, report)
     storage.teardown(cfg, report)
     if _is_lab_inventory(cfg.inventory_dir):

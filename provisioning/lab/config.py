@@ -33,8 +33,6 @@ OSSC_PORT = 2222
 OSSC_USER = "tre-ossc"
 OSSC_INBOX = "inbox"
 
-STORAGE_ROOTS = ("projects", "home", "archive", "catalog")
-
 
 @dataclass(frozen=True)
 class LabConfig:

@@ -101,11 +101,22 @@ def test_plan_of_an_added_researcher_shows_exactly_that(applied, tmp_path):
 
 
 def test_ledger_records_what_was_done(applied):
+    """Every object of project 9001 in AD has exactly one create in the ledger, and no more."""
     show = tre_json("project", "show", "9001", env=applied["env"])
-    ops = {(e["op"], e["kind"], e["name"]) for e in show["ledger"]}
-    assert ("create", "account", "p9001.jdevries") in ops or any(
-        n and n.startswith("p9001.") for _, k, n in ops if k == "account"
-    )
+    creates = [
+        (e["kind"], e["name"])
+        for e in show["ledger"]
+        if e["op"] == "create" and e["kind"] in ("ou", "group", "account")
+    ]
+    v = applied["v"]
+    objects = ad_objects(applied["conn"], f"OU=P9001,{v['tre_ad_projects_ou']}")
+    in_ad = {
+        ("ou" if "organizationalUnit" in o["objectClass"] else
+         "group" if "group" in o["objectClass"] else "account", name)
+        for name, o in objects.items()
+    }  # fmt: skip
+    assert sorted(creates) == sorted(in_ad)
+    assert ("account", "p9001.jdevries") in in_ad
     assert len(show["revisions"]) == 1
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import mailbox
 import smtplib
 import socket
@@ -237,7 +238,9 @@ def test_status_exits_0_with_every_part_up(lab_inventory):
     proc = subprocess.run([TRE, "lab", "status", "--json"], cwd=REPO, capture_output=True,
                           text=True, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "ad" in proc.stdout and "sftp" in proc.stdout
+    parts = {p["part"]: p for p in json.loads(proc.stdout)}
+    assert {"ad", "storage", "smtp", "sftp", "inventory"} <= set(parts), parts
+    assert all(p["ok"] is True for p in parts.values()), parts
 
 
 def test_up_restarts_a_killed_smtp_server(lab_inventory):

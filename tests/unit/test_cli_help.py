@@ -34,3 +34,31 @@ def test_every_command_has_help_ending_with_an_example(path, command):
 def test_there_are_commands():
     names = {" ".join(p) for p, _ in COMMANDS}
     assert {"contract check", "contract quote", "plan", "apply", "project show"} <= names
+
+
+GROUPS = {p[0] for p, c in COMMANDS if len(p) == 1 and isinstance(c, click.Group)}
+
+
+def readme_commands() -> set[str]:
+    """Commands of the README's CLI table: `tre lab up [--reset]` / `status` / `down` → 3."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = text.split("## CLI reference", 1)[1].split("\n## ", 1)[0]
+    found = set()
+    for row in table.splitlines():
+        if not row.startswith("| `tre "):
+            continue
+        chunks = re.findall(r"`([^`]*)`", row.split("|")[1])
+        words = chunks[0].split()[1:]
+        group = words[0] if words[0] in GROUPS else None
+        found.add(" ".join(words[:2]) if group else words[0])
+        found.update(f"{group} {chunk.split()[0]}" for chunk in chunks[1:] if group)
+    return found
+
+
+def test_the_readme_table_and_the_cli_agree():
+    """Every command in the README's CLI table exists, and every tre command is in it."""
+    leaves = {" ".join(p) for p, c in COMMANDS if p and not isinstance(c, click.Group)}
+    assert readme_commands() == leaves

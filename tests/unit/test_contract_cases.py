@@ -82,7 +82,19 @@ def test_every_rule_has_a_case() -> None:
         for f in CASES.glob("*.yaml")
         for e in yaml.safe_load(f.read_text(encoding="utf-8"))["expect"]
     }
-    elsewhere = {"file-missing", "yaml-encoding", "yaml-size", "project-unique"}
+    elsewhere = {
+        "file-missing",
+        "yaml-encoding",
+        "yaml-size",
+        "project-unique",
+        "file-symlink",  # test_contract_dirs
+        "token-person",  # test_tokens
+        # test_ad_limits: the format's own limits keep a contract below these today
+        "ad-display-name",
+        "ad-mail",
+        "ad-description",
+        "ad-employee-id",
+    }
     assert set(RULES) - elsewhere - covered == set()
 
 

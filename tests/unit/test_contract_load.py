@@ -75,7 +75,7 @@ def test_load_contracts_reports_all_problems_of_all_files(tmp_path: Path) -> Non
     with pytest.raises(ContractError) as e:
         load_contracts([str(tmp_path)], POLICY)
     files = {Path(p.file).name for p in e.value.problems}
-    assert files == {"b.yaml", "c.yml"}
+    assert files == {"a.yaml", "b.yaml", "c.yml"}  # both files of project 9001 refuse
     assert any(p.rule == "project-unique" for p in e.value.problems)
     assert "(and " in str(e.value)
 

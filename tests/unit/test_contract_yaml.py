@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from provisioning.contract import check_files
-from provisioning.contract.yamlsafe import MAX_BYTES, load_bytes
 from provisioning.policy import load_policy
+from provisioning.validation.yamlsafe import MAX_BYTES, load_bytes
 
 POLICY = load_policy()
 
@@ -48,7 +48,7 @@ def test_merge_keys_are_plain_unknown_keys() -> None:
         (b"a: !!timestamp 2026-01-01\n", "yaml-syntax"),
         (b"--- 1\n--- 2\n", "yaml-syntax"),
         (b"a: \x1b[31m\n", "yaml-syntax"),
-        (b"a: " + b"9" * 5000 + b"\n", "yaml-syntax"),
+        (b"a: " + b"9" * 5000 + b"\n", "range"),
     ],
 )
 def test_refused(data: bytes, rule: str) -> None:
@@ -65,7 +65,7 @@ def test_missing_file_and_directory_are_problems(tmp_path: Path) -> None:
     problems = check_files([str(tmp_path / "nope.yaml"), str(tmp_path)], POLICY)
     assert [(p.path, p.rule) for p in problems] == [("(file)", "file-missing")] * 2
     assert "does not exist" in problems[0].message
-    assert "is a directory" in problems[1].message
+    assert "directory has no *.yaml/*.yml files" in problems[1].message
 
 
 def test_datetime_is_not_a_date(tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ def test_ossc_destruction_deadline_is_end_plus_policy_days(typical, policy):
 
 
 def test_drafts_and_duplicates_are_refused(typical, policy):
-    with pytest.raises(ValueError, match="not approved"):
+    with pytest.raises(ValueError, match="only approved"):
         build_desired_state(
             [dataclasses.replace(typical, status="draft")], policy, date(2026, 12, 1)
         )
@@ -109,3 +109,28 @@ def test_drafts_and_duplicates_are_refused(typical, policy):
 def test_revision_changes_with_content_only(typical):
     assert revision_of(typical) == revision_of(dataclasses.replace(typical, source="x"))
     assert revision_of(typical) != revision_of(dataclasses.replace(typical, title="other"))
+
+
+def test_issued_names_and_recorded_grants_reach_the_desired_state(typical, policy):
+    """Issue 9 items 1, 2, 14: records of the state store go into the run's desired state."""
+    from provisioning.identity import Identity, Issued
+
+    person = typical.researchers[0].id
+    issued = Issued(
+        (
+            Identity("account", "p9002.keepsname", "9002", person, 200500),
+            Identity("group", "p9002-members", "9002", None, 200400),
+            Identity("group", "p9999-members", "9999", None, 200300),  # not in the run
+        )
+    )
+    state = build_desired_state(
+        [typical], policy, date(2026, 12, 1), issued, {"9002": ["GBAPERSOONTAB"]}
+    )
+    p = project(state, "9002")
+    assert next(a for a in p["accounts"] if a["person"] == person)["sam"] == "p9002.keepsname"
+    assert state["identities"]["accounts"] == {"p9002.keepsname": {"person": person, "uid": 200500}}
+    assert state["identities"]["groups"] == {"p9002-members": {"gid": 200400}}
+    assert p["storage"]["recorded_grants"] == ["GBAPERSOONTAB"]
+    assert set(p["storage"]["contract_subjects"]) >= set(p["storage"]["file_subjects"])
+    fresh = project(build_desired_state([typical], policy, date(2026, 12, 1)), "9002")
+    assert fresh["storage"]["recorded_grants"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,24 @@ def test_example_inventory_is_complete() -> None:
     inv = load_inventory(example)
     assert set(inv.hosts) == {"domain_controllers", "fileservers", "archive", "ossc_gateway"}
     assert inv.ad_port == 636 and str(inv.ad_ca_file).startswith("/etc/tre/")
+
+
+def test_plan_with_an_unparsable_inventory_fails_in_one_line(tmp_path):
+    """Ansible runs a broken hosts.yml as an empty inventory ("no changes"); tre refuses."""
+    import os
+    import subprocess
+    import sys
+
+    inventory = tmp_path / "inv"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "inventory" / "example", inventory)
+    (inventory / "hosts.yml").write_text("all:\n  children: [unclosed\n")
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "tre"), "plan", str(repo / "examples/contracts"),
+         "--inventory", str(inventory), "--today", "2026-12-01"],
+        capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, "TRE_STATE": f"sqlite:///{tmp_path}/s.db", "TRE_HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "hosts.yml line 3: not valid YAML" in lines[0], proc.stderr

@@ -30,9 +30,18 @@ def test_journal_splits_done_and_pending(tmp_path):
     assert [c["name"] for c in pending] == ["p9001.b"]
 
 
-def test_journal_none_writes_nothing(tmp_path):
-    Journal(None).done([change("x")])
+def test_journal_none_writes_nothing(tmp_path, monkeypatch):
+    """Check mode passes no journal path: nothing is written, not even in the cwd."""
+    monkeypatch.chdir(tmp_path)
+    journal = Journal(None)
+    journal.intent([change("x")])
+    journal.done([change("x")])
+    journal.close()
     assert list(tmp_path.iterdir()) == []
+    real = Journal(str(tmp_path / "j" / "ad.jsonl"))  # the same calls with a path do write
+    real.done([change("x")])
+    real.close()
+    assert (tmp_path / "j" / "ad.jsonl").read_text().count("\n") == 1
 
 
 def plan_with(*changes: dict) -> RunResult:

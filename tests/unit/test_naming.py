@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from provisioning.naming import (
     SAM_MAX,
@@ -57,3 +59,30 @@ def test_hostile_person_ids_are_refused(bad):
 def test_split_name_keeps_unicode_and_particles():
     assert split_name("Zoë van 't Hoff") == ("Zoë", "van 't Hoff")
     assert split_name("Madonna") == ("Madonna", "Madonna")
+
+
+def test_adding_a_person_never_moves_an_issued_name():
+    """Issue 9 item 1: the two ids cut to the same name; the first keeps it for life."""
+    first = account_names("7607", ["researcherabcaid"])
+    assert first == {"researcherabcaid": "p7607.researcher-3bx"}
+    both = account_names("7607", ["researcherabcaid", "researcherabcadk"], issued=first)
+    assert both["researcherabcaid"] == "p7607.researcher-3bx"
+    assert both["researcherabcadk"] not in first.values()
+
+
+def test_a_name_issued_to_someone_who_left_is_never_reused():
+    issued = {"researcherabcaid": "p7607.researcher-3bx"}  # left the project since
+    names = account_names("7607", ["researcherabcadk"], issued=issued)
+    assert names["researcherabcadk"] != "p7607.researcher-3bx"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.from_regex(r"[a-z][a-z0-9]{13,15}", fullmatch=True), min_size=1, max_size=8),
+    st.lists(st.from_regex(r"[a-z][a-z0-9]{13,15}", fullmatch=True), min_size=1, max_size=8),
+)
+def test_issued_names_survive_any_additions(before, added):
+    issued = account_names("7607", before)
+    after = account_names("7607", sorted(set(before) | set(added)), issued=issued)
+    assert all(after[p] == issued[p] for p in issued)
+    assert len(set(after.values())) == len(after)

@@ -23,8 +23,10 @@ except ImportError:  # reported by the module with missing_required_lib("ldap3")
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
     GLOBAL_SECURITY_GROUP,
     GROUP_CLASSES,
+    UAC_DISABLED,
     Settings,
     Write,
+    report,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ldap import (
@@ -187,8 +189,57 @@ def apply_writes(
             if password_file and os.path.exists(password_file):
                 os.unlink(password_file)
             verb = "create" if w.op == "add" else "modify"
-            raise ApplyError(operation_message(e, verb, w.dn, bind_user), applied) from None
+            message = operation_message(e, verb, w.dn, bind_user)
+            applied.extend(_disable_orphans(conn, applied, writes[writes.index(w) :], journal))
+            raise ApplyError(message, applied) from None
         applied.extend(w.reports)
         if journal is not None:
             journal.done(w.reports)
     return applied
+
+
+def _disable_orphans(
+    conn, applied: list[dict], remaining: list[Write], journal: Journal | None
+) -> list[dict]:
+    """After a failed write: disable accounts this run enabled whose groups were not written.
+
+    An account created (or enabled) enabled earlier in the run, whose membership of a group is
+    still among the ``remaining`` writes, would be an enabled account without its groups; it
+    is disabled again (the next apply adds the membership and enables it). Best effort: a
+    failure here leaves the ledger telling the truth (only what succeeded is reported).
+    """
+    pending_members = {
+        m.lower()
+        for w in remaining
+        for r in w.reports
+        if r.get("op") == "add_members"
+        for m in (r.get("after") or {}).get("member", [])
+    }
+    undone: list[dict] = []
+    for r in applied:
+        if r.get("kind") != "account" or str(r.get("name")).lower() not in pending_members:
+            continue
+        uac = (r.get("after") or {}).get("userAccountControl")
+        if r.get("op") not in ("create", "enable") or not isinstance(uac, int) or uac & 2:
+            continue
+        rep = report(
+            r["project"],
+            "disable",
+            "account",
+            r["name"],
+            r["dn"],
+            {"userAccountControl": uac},
+            {"userAccountControl": uac | UAC_DISABLED, "reason": "its groups were not written"},
+        )
+        try:
+            if journal is not None:
+                journal.intent([rep])
+            conn.modify(
+                r["dn"], {"userAccountControl": [(ldap3.MODIFY_REPLACE, [uac | UAC_DISABLED])]}
+            )
+        except Exception:  # noqa: BLE001 - the first error is the one reported
+            break
+        if journal is not None:
+            journal.done([rep])
+        undone.append(rep)
+    return undone

@@ -9,6 +9,11 @@ write fails. Passwords never pass through this module.
 
 from __future__ import annotations
 
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_identity import (
+    recorded_gid,
+    recorded_uid,
+    records,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
     ACCOUNT_CLASSES,
     GLOBAL_SECURITY_GROUP,
@@ -80,7 +85,11 @@ def clashes(desired: dict, index: Index, found: list[Entry]) -> list[str]:
 def missing_ids(desired: dict, index: Index) -> list[str]:
     """Keys ``group:<name>`` / ``account:<sam>`` of wanted objects that have no number yet."""
     keys = []
+    recs = records(desired)
     for kind, name, dn, _ in desired_objects(desired, index):
+        recorded = recorded_gid(recs, name) if kind == "group" else recorded_uid(recs, name)
+        if recorded is not None:
+            continue  # issued once: restored from the record, never re-allocated
         e = index.get(dn)
         if e is None or e.number("gidNumber" if kind == "group" else "uidNumber") is None:
             keys.append(f"{kind}:{name}")
@@ -92,6 +101,7 @@ class Planner:
 
     def __init__(self, desired: dict, index: Index, new_ids: dict[str, int | None]) -> None:
         self.desired, self.index, self.s, self.new_ids = desired, index, index.settings, new_ids
+        self.records = records(desired)
         self.warnings: list[str] = []
         self.gids: dict[str, int | None] = {}
         self.uids: dict[str, dict] = {}
@@ -185,9 +195,10 @@ class Planner:
     def _group(self, project, name, dn, description, wanted, scope) -> tuple[list, list]:
         """Create or update a group; ``scope``: "all" members, or None: those of run projects."""
         entry = self.index.get(dn)
-        gid = entry.number("gidNumber") if entry else None
+        have = entry.number("gidNumber") if entry else None
+        gid = recorded_gid(self.records, name)  # an issued number is restored, never moved
         if gid is None:
-            gid = self.new_ids.get(f"group:{name}")
+            gid = have if have is not None else self.new_ids.get(f"group:{name}")
         self.gids[name] = gid
         if entry is None:
             after = {
@@ -202,8 +213,8 @@ class Planner:
                 add.reports.extend(self._member_reports(project, "add_members", name, dn, wanted))
             return [add], []
         pairs = {}
-        if entry.number("gidNumber") is None:
-            pairs["gidNumber"] = (None, gid)
+        if have is None or have != gid:
+            pairs["gidNumber"] = (have, gid)
         if entry.one("description") != description:
             pairs["description"] = (entry.one("description"), description)
         writes = [_replace(project, "update", "group", dn, pairs)] if pairs else []
@@ -293,7 +304,9 @@ class Planner:
 
     def _account(self, p: dict, a: dict, dn: str) -> list[Write]:
         entry = self.index.get(dn)
-        uid = entry.number("uidNumber") if entry else None
+        uid = recorded_uid(self.records, a["sam"])  # an issued number is restored, never moved
+        if uid is None:
+            uid = entry.number("uidNumber") if entry else None
         if uid is None:
             uid = self.new_ids.get(f"account:{a['sam']}")
         gid = self.gids.get(p["groups"][a["group"]]["name"])
@@ -306,6 +319,8 @@ class Planner:
             "sn": a.get("surname") or None,
             "mail": a.get("mail") or None,
             "company": a.get("employer") or None,
+            # the person the account belongs to, for life (checked by tre_ad_identity)
+            "employeeID": a.get("person") or None,
             "uidNumber": uid,
             "gidNumber": gid,
         }

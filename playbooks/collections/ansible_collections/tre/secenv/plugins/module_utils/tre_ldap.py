@@ -51,6 +51,7 @@ READ_ATTRIBUTES = [
     "sn",
     "mail",
     "company",
+    "employeeID",
     "description",
     "userAccountControl",
     "accountExpires",

@@ -18,16 +18,16 @@ import posixpath
 import re
 
 FORMAT = "tre-ossc-handoff/1"
-PROJECT_RE = re.compile(r"^[1-9][0-9]{0,7}$")
-PERSON_RE = re.compile(r"^[a-z][a-z0-9]{1,15}$")
-REVISION_RE = re.compile(r"^[0-9a-f]{16,64}$")
-DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+PROJECT_RE = re.compile(r"^[1-9][0-9]{0,7}\Z")
+PERSON_RE = re.compile(r"^[a-z][a-z0-9]{1,15}\Z")
+REVISION_RE = re.compile(r"^[0-9a-f]{16,64}\Z")
+DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 EMAIL_RE = re.compile(
-    r"^[^@\s\x00-\x1f\"<>,;:()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}"
-    r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
+    r"^[^@\s\x00-\x1f\x7f-\x9f\"<>,;:()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}"
+    r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+\Z"
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-INBOX_RE = re.compile(r"^[A-Za-z0-9_./-]{1,200}$")
+INBOX_RE = re.compile(r"^[A-Za-z0-9_./-]{1,200}\Z")
 
 
 class ManifestError(ValueError):
@@ -35,7 +35,7 @@ class ManifestError(ValueError):
 
 
 def _check(pattern: re.Pattern, value: object, what: str) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise ManifestError(f"invalid {what}: {value!r}")
     return value
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 from ansible_collections.tre.secenv.plugins.module_utils.tre_acl import Acl, read_acls
 
-PROJECT_RE = re.compile(r"^[1-9][0-9]{0,7}$")
+PROJECT_RE = re.compile(r"^[1-9][0-9]{0,7}\Z")
 # sAMAccountName as tre builds it; the first character may not be '.' (no '.', '..').
-SAM_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,19}$")
-SUBJECT_RE = re.compile(r"^[A-Z][A-Z0-9]{1,39}$")
-GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SAM_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,19}\Z")
+SUBJECT_RE = re.compile(r"^[A-Z][A-Z0-9]{1,39}\Z")
+GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
 #: Folders created inside every project subvolume (see docs/storage.md).
 PROJECT_FOLDERS = ("export", "import", "OtherData")
@@ -93,7 +93,7 @@ def file_type(mode: int) -> str:
 
 
 def _check(pattern: re.Pattern, value: object, what: str) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise SpecError(f"invalid {what}: {value!r}")
     return value
 
@@ -269,6 +269,6 @@ def read_catalog(catalog_root: str) -> dict[str, list[tuple[str, PathState]]]:
     result = {}
     with os.scandir(catalog_root) as entries:
         for entry in entries:
-            if SUBJECT_RE.match(entry.name) and entry.is_dir(follow_symlinks=False):
+            if SUBJECT_RE.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
                 result[entry.name] = read_tree(child(catalog_root, entry.name))
     return result

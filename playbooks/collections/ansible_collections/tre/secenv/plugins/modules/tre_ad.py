@@ -27,6 +27,15 @@ description:
     Objects of projects not in the run are never touched.
   - Fails without writing anything when a wanted sAMAccountName is held by another object
     anywhere under O(base_dn).
+  - Identity (docs/ad-model.md, "Identity"). Every account carries its person id in
+    C(employeeID); an account whose C(employeeID) or tre record names another person than the
+    desired state is never handed over (the run fails, nothing written). uid/gid numbers
+    recorded by tre (C(identities) of the desired state) are restored when AD shows another
+    number; after that every uid of an account and every gid of a group under O(projects_ou)
+    must be unique and at least O(id_min), or the run fails naming both objects. C(ids) holds
+    only numbers that passed these checks.
+  - A write that fails half-way leaves no enabled account without its groups - accounts
+    created or enabled by the run whose group membership was not written are disabled again.
 author: tre maintainers
 requirements:
   - ldap3 (on the host running the module, usually the controller via delegate_to localhost)
@@ -35,51 +44,10 @@ attributes:
     support: full
   diff_mode:
     support: full
+extends_documentation_fragment:
+  - tre.secenv.ldap
+  - tre.secenv.journal
 options:
-  server:
-    description: DC address or name; must match the DC's certificate.
-    type: str
-    required: true
-  port:
-    description: LDAPS port.
-    type: int
-    default: 636
-  ca_file:
-    description: CA bundle that verifies the DC's certificate.
-    type: path
-    required: true
-  bind_user:
-    description: Service account (UPN) with rights on O(projects_ou) only.
-    type: str
-    required: true
-  bind_password_file:
-    description: Root-only file holding the service account's password (read where the module runs).
-    type: path
-    required: true
-  base_dn:
-    description: Domain base DN; sAMAccountName clashes are searched below it.
-    type: str
-    required: true
-  projects_ou:
-    description: OU holding one OU per project.
-    type: str
-    required: true
-  software_ou:
-    description: OU holding the seat groups.
-    type: str
-    required: true
-  upn_suffix:
-    description: userPrincipalName suffix of new accounts.
-    type: str
-    required: true
-  id_min:
-    description: First uidNumber/gidNumber the allocator hands out.
-    type: int
-    default: 200000
-  timeout:
-    description: Connect timeout in seconds.
-    type: int
-    default: 10
   desired:
     description: The desired state of the run (C(tre_desired) of C(docs/desired-state.md)).
     type: dict
@@ -88,12 +56,6 @@ options:
     description:
       - Root-only directory for initial passwords, one 0600 file per new account.
       - Required when accounts are created.
-    type: path
-  journal:
-    description:
-      - File (JSON lines) to which every change is appended as soon as it is applied, so a run
-        killed half-way can still be recorded in the audit ledger by C(tre apply).
-      - Not written in check mode.
     type: path
 """
 
@@ -132,8 +94,9 @@ changes:
             "dn": "OU=P9001,OU=Projects,DC=lab,DC=example,DC=org", "before": null,
             "after": {"description": "Mobility and income"}}]
 ids:
-  description: uid/gid numbers of the run's accounts and groups; C(null) for new objects in
-    check mode.
+  description: uid/gid numbers of the run's accounts and groups (checked, see above; a
+    recorded number being restored is given as restored); C(null) for new objects in check
+    mode.
   returned: success
   type: dict
   sample: {"accounts": {"p9001.jdevries": {"uid": 200003, "gid": 200001}},
@@ -167,6 +130,10 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_diff import (
     missing_ids,
     new_names,
     plan,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_identity import (
+    number_problems,
+    owner_problems,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import Index, validate
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
@@ -228,12 +195,16 @@ def reconcile(module: AnsibleModule) -> dict:
         index = Index(read_entries(conn, p), settings_of(p))
         wanted = new_names(desired, index)
         found = find_names(conn, p["base_dn"], sorted(wanted)) if wanted else []
-        problems = clashes(desired, index, found)
+        problems = (
+            clashes(desired, index, found)
+            + owner_problems(desired, index)
+            + number_problems(desired, index, p["id_min"])
+        )
         if problems:
             fail(
                 module,
                 msg=problems[0]
-                + (f" (and {len(problems) - 1} more clashes)" if len(problems) > 1 else ""),
+                + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""),
                 clashes=problems,
                 changed=False,
                 changes=[],

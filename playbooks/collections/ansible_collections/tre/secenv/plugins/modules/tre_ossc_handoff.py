@@ -21,6 +21,8 @@ description:
   - Atomic - written to a hidden C(.tmp) name, then renamed with posix-rename.
 version_added: "0.1.0"
 author: tre
+extends_documentation_fragment:
+  - tre.secenv.journal
 options:
   desired:
     description: The desired state C(tre_desired); only projects with C(ossc) are handed off.
@@ -59,11 +61,6 @@ options:
     description: Connection timeout in seconds.
     type: int
     default: 15
-  journal:
-    description:
-      - File (JSON lines) to which every hand-off is appended as soon as it is uploaded, so a
-        run killed half-way can still be recorded in the audit ledger by C(tre apply).
-    type: path
 attributes:
   check_mode:
     support: full

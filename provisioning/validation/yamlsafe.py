@@ -29,6 +29,9 @@ from yaml.scanner import Scanner
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 24
+#: Longest whole number read (Python refuses int() of more than 4300 digits with a bare
+#: ValueError; no contract or policy number comes near this).
+MAX_DIGITS = 30
 
 
 @dataclass(frozen=True)
@@ -53,19 +56,21 @@ class _StrictResolver(Resolver):
 _StrictResolver.yaml_implicit_resolvers = {}
 _StrictResolver.add_implicit_resolver(
     "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)$"),
+    re.compile(
+        r"^(?:true|True|TRUE|false|False|FALSE|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)\Z"
+    ),
     list("tTfFyYnNoO"),
 )
 _StrictResolver.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)\Z"), list("-+0123456789")
 )
 _StrictResolver.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"),
+    re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z"),
     list("-+0123456789."),
 )
 _StrictResolver.add_implicit_resolver(
-    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)\Z"), ["~", "n", "N", ""]
 )
 
 
@@ -109,11 +114,21 @@ class _StrictConstructor(SafeConstructor):
             if key in seen:
                 raise _YamlRefused(
                     "yaml-duplicate-key",
-                    f"{_where(key_node.start_mark)}duplicate key {show(key)} "
+                    f"{_where(key_node.start_mark)}duplicate key {_key_shown(key)} "
                     f"(first at line {seen[key].line + 1}); each key may appear once",
                 )
             seen[key] = key_node.start_mark
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: Any) -> int:
+        digits = len(str(node.value).lstrip("+-"))
+        if digits > MAX_DIGITS:
+            raise _YamlRefused(
+                "range",
+                f"{_where(node.start_mark)}a number of {digits} digits; numbers here have at "
+                f"most {MAX_DIGITS} digits",
+            )
+        return super().construct_yaml_int(node)
 
 
 # Tags other than the plain core ones (!!python/..., !!binary, !!timestamp, custom !tags) fail.
@@ -132,6 +147,7 @@ _StrictConstructor.yaml_constructors = {
     }
 }
 _StrictConstructor.add_constructor("tag:yaml.org,2002:map", SafeConstructor.construct_yaml_map)
+_StrictConstructor.add_constructor("tag:yaml.org,2002:int", _StrictConstructor.construct_yaml_int)
 _StrictConstructor.add_constructor(None, SafeConstructor.construct_undefined)
 
 
@@ -143,6 +159,28 @@ class StrictLoader(Reader, Scanner, Parser, _StrictComposer, _StrictConstructor,
         _StrictComposer.__init__(self)
         _StrictConstructor.__init__(self)
         _StrictResolver.__init__(self)
+
+
+def _key_shown(key: Any) -> str:
+    """A key for a message: a plain name quoted, anything else not echoed."""
+    if isinstance(key, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,40}", key):
+        return repr(key)
+    return "(not shown)"
+
+
+def _quiet(problem: str) -> str:
+    """A PyYAML message without long quoted input (a tag or anchor name): one character such
+    as ``'\\t'`` and token names such as ``'<block end>'`` stay, other quotes become ``'...'``."""
+
+    def keep(m: re.Match[str]) -> str:
+        inner = m.group(1)
+        return (
+            m.group(0)
+            if len(inner) <= 4 or re.fullmatch(r"<[a-z ]+>|tag:yaml\.org,2002:[a-z/]+", inner)
+            else "'...'"
+        )
+
+    return re.sub(r"'([^']*)'", keep, problem)
 
 
 def _where(mark: Any) -> str:
@@ -157,10 +195,27 @@ def show(value: Any, limit: int = 40) -> str:
     return text
 
 
+def human_size(size: int) -> str:
+    """A byte count as people read it: ``10.0 MB``; exact bytes where rounding would hide it."""
+    if size < 1_000_000:
+        return f"{size / 1000:.1f} kB" if size >= 1000 else f"{size} bytes"
+    shown = f"{size / 1_000_000:.1f} MB"
+    return f"{size:,} bytes" if shown == f"{MAX_BYTES / 1_000_000:.1f} MB" else shown
+
+
+def too_big(size: int) -> YamlProblem:
+    """The problem of a file of ``size`` bytes over ``MAX_BYTES``."""
+    return YamlProblem(
+        "yaml-size",
+        f"the file is {human_size(size)}, over the {MAX_BYTES // 1_000_000} MB limit; "
+        "a contract or policy is a few kB",
+    )
+
+
 def decode(data: bytes) -> str | YamlProblem:
     """Bytes to text, or the reason they are not a readable YAML text."""
     if len(data) > MAX_BYTES:
-        return YamlProblem("yaml-size", f"file is {len(data)} bytes; at most {MAX_BYTES} allowed")
+        return too_big(len(data))
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if b"\x00" in data:
@@ -192,10 +247,10 @@ def load_bytes(data: bytes) -> tuple[Any, YamlProblem | None]:
     except _YamlRefused as e:
         return None, YamlProblem(e.rule, e.message)
     except yaml.MarkedYAMLError as e:
-        what = " ".join(str(e.problem or e.context or "invalid YAML").split())
+        what = _quiet(" ".join(str(e.problem or e.context or "invalid YAML").split()))
         mark = e.problem_mark or e.context_mark
         return None, YamlProblem("yaml-syntax", f"{_where(mark)}{what}")
     except yaml.YAMLError as e:
-        return None, YamlProblem("yaml-syntax", " ".join(str(e).split())[:200])
+        return None, YamlProblem("yaml-syntax", _quiet(" ".join(str(e).split()))[:200])
     except (RecursionError, ValueError, TypeError, OverflowError) as e:
         return None, YamlProblem("yaml-syntax", f"unreadable YAML: {type(e).__name__}")

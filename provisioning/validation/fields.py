@@ -15,12 +15,16 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from provisioning.ids import has_control, matches
+
 from .yamlsafe import show
 
 #: The path used for problems of the whole file (unreadable, not a mapping, ...).
 FILE_PATH = "(file)"
-ISO_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-MONEY_RE = re.compile(r"^[0-9]{1,9}(?:\.[0-9]{1,2})?$")
+ISO_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+#: A key shown in a problem path; any other key is never echoed.
+PLAIN_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,40}")
+MONEY_RE = re.compile(r"^[0-9]{1,9}(?:\.[0-9]{1,2})?\Z")
 
 
 @dataclass(frozen=True)
@@ -81,13 +85,19 @@ class Checker:
         known = required + optional
         for key in value:
             if not isinstance(key, str):
+                self.add(path, "unknown-key", f"a key that is not text; known: {', '.join(known)}")
+            elif key not in known and not PLAIN_KEY_RE.fullmatch(key):
+                # never echoed: it may be a line of a file that is no contract at all
                 self.add(
-                    path, "unknown-key", f"key {show(key)} is not text; known: {', '.join(known)}"
+                    path,
+                    "unknown-key",
+                    "a key that is not a plain name (letters, digits, _ and -; not shown); "
+                    f"known: {', '.join(known)}",
                 )
             elif key not in known:
                 close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
                 hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
-                self.add(join(path, _safe_key(key)), "unknown-key", f"unknown key; {hint}")
+                self.add(join(path, key), "unknown-key", f"unknown key; {hint}")
         for key in required:
             if key not in value:
                 self.add(join(path, key), "required", "required key is missing")
@@ -110,7 +120,7 @@ class Checker:
         if value != value.strip():
             self.add(path, "text", "remove the leading/trailing spaces")
             return None
-        if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in value):
+        if has_control(value):
             self.add(path, "text", "contains control or invisible characters")
             return None
         if len(value) > max_len:
@@ -124,13 +134,13 @@ class Checker:
         if not isinstance(value, str):
             self.wrong_type(value, path, f"text ({what})")
             return None
-        if not regex.match(value):
+        if not matches(regex, value):
             self.add(path, rule, f"{show(value)} is not {what}")
             return None
         return value
 
     def date(self, value: Any, path: str) -> date | None:
-        if not isinstance(value, str) or not ISO_DATE_RE.match(value):
+        if not isinstance(value, str) or not ISO_DATE_RE.fullmatch(value):
             shown = show(value) if isinstance(value, str) else type_name(value)
             self.add(path, "date-format", f"{shown} is not a date; write YYYY-MM-DD")
             return None
@@ -159,7 +169,7 @@ class Checker:
         """An amount as a whole number or a decimal text such as "26.50" (never a float)."""
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        if not isinstance(value, str) or not MONEY_RE.match(value):
+        if not isinstance(value, str) or not MONEY_RE.fullmatch(value):
             self.add(path, "money", 'expected an amount such as 26 or "26.50" (no floats)')
             return None
         try:
@@ -167,10 +177,3 @@ class Checker:
         except InvalidOperation:  # pragma: no cover - the pattern already guarantees it
             self.add(path, "money", "not an amount")
             return None
-
-
-def _safe_key(key: str) -> str:
-    """A key as it may appear in a path: plain identifiers as-is, anything else quoted."""
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,40}", key):
-        return key
-    return show(key)
