@@ -2,12 +2,13 @@
 apply every other project, record their changes, print one line for the unsafe project and
 exit 1; its revision stays unsaved, so the next apply (trap removed) does it.
 
-Projects 7630 and 7631 (copies of example 9001), cleaned at the start and at the end.
+Projects 7630-7632 (copies of example 9001), cleaned at the start and at the end.
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from tests.integration.conftest import TODAY
 from tests.integration.helpers import (
     EXAMPLES,
     ad_connection,
+    ad_objects,
     delete_subtree,
     lab_vars,
     remove_project_storage,
@@ -30,9 +32,9 @@ pytestmark = pytest.mark.lab
 PROJECTS = ("7630", "7631")
 
 
-def _clean(v: dict) -> None:
+def _clean(v: dict, projects: tuple[str, ...] = PROJECTS) -> None:
     conn = ad_connection(v)
-    for nr in PROJECTS:
+    for nr in projects:
         export = Path(v["tre_projects_root"]) / f"P{nr}" / "export"
         if export.is_symlink():
             export.unlink()
@@ -94,3 +96,35 @@ def test_symlinked_export_refuses_one_project_and_applies_the_other(lab_inventor
         assert export.is_dir()
     finally:
         _clean(v)
+
+
+def test_fresh_state_never_revokes_a_subject_the_acls_show(lab_inventory, tmp_path):
+    """Item 14: a contract revision without a granted subject, planned with a fresh state
+    store (so no revision check can see the removal), is refused from what the ACLs show."""
+    v = lab_vars()
+    nr = "7632"
+    _clean(v, (nr,))
+    contract = yaml.safe_load((EXAMPLES / "9001-small.yaml").read_text())
+    contract["project"] = int(nr)
+    first = write_contract(tmp_path / "v1.yaml", contract)
+    removed = contract["file_subjects"].pop()
+    second = write_contract(tmp_path / "v2.yaml", contract)
+    old = {"TRE_STATE": f"sqlite:///{tmp_path}/old.db", "TRE_HOME": str(tmp_path / "home")}
+    fresh = {"TRE_STATE": f"sqlite:///{tmp_path}/fresh.db", "TRE_HOME": str(tmp_path / "home")}
+    try:
+        tre("apply", str(first), "--today", TODAY, "--yes", env=old)
+        plan = tre("plan", str(second), "--today", TODAY, env=fresh, check=False)
+        assert plan.returncode == 1, plan.stderr
+        subject = Path(v["tre_catalog_root"]) / removed
+        assert [ln for ln in plan.stderr.splitlines() if nr in ln] == [
+            f"unsafe: project {nr}: subject {removed} is granted on the file system but not in "
+            "the contract; subjects are never removed; left unchanged"
+        ]
+        assert "revoke" not in plan.stdout
+        applied = tre("apply", str(second), "--today", TODAY, "--yes", env=fresh, check=False)
+        assert applied.returncode == 1, applied.stderr
+        acl = subprocess.run(["getfacl", "-n", "-p", str(subject)], capture_output=True, text=True)
+        members = ad_objects(ad_connection(v), v["tre_ad_projects_ou"])[f"p{nr}-members"]
+        assert f"group:{members['gidNumber']}:r-x" in acl.stdout  # still granted
+    finally:
+        _clean(v, (nr,))
