@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import click
 
 from provisioning.errors import UsageError
 from provisioning.ids import PROJECT_RE
+from provisioning.naming import seat_group
+from provisioning.policy import load_policy
+from provisioning.policy_model import Policy
 from provisioning.state import StateStore
 
-from .options import json_option, state_url_option
+from .options import json_option, policy_option, state_url_option
+from .render import seat_line
 
 
 @click.group()
@@ -28,28 +33,73 @@ def project() -> None:
 @state_url_option
 @json_option
 def list_projects(state_url: str, as_json: bool) -> None:
-    """List the projects the state store knows.
+    """List the projects the state store knows (partial: changed, no revision applied yet).
 
     \b
     Example:
       tre project list --json
     """
-    rows = StateStore(state_url).projects()
+    store = StateStore(state_url)
+    rows = store.projects()
+    partial = store.partial_projects()  # a first apply failed half-way: changes, no revision
+    rows += [dict(_partial_summary(r["project"]), **r) for r in partial]
+    rows.sort(key=lambda r: int(r["project"]))
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     for r in rows:
-        click.echo(f"{r['project']:>8}  {r['status']:<9} {r['start']} → {r['end']}  {r['title']}")
+        if r["status"] == "partial":
+            what = f"{r['entries']} ledger entries, last {r['last_change']}; no revision applied"
+            click.echo(f"{r['project']:>8}  {'partial':<9} {what}")
+        else:
+            click.echo(
+                f"{r['project']:>8}  {r['status']:<9} {r['start']} → {r['end']}  {r['title']}"
+            )
     if not rows:
         click.echo("No projects applied yet.")
+
+
+def _partial_summary(number: str) -> dict[str, Any]:
+    """The summary of a project changed by a run but without an applied revision yet."""
+    return {
+        "project": number,
+        "title": "(no revision applied yet)",
+        "status": "partial",
+        "start": None,
+        "end": None,
+        "retention_years": None,
+        "ossc_end": None,
+        "ossc_destruction_deadline": None,
+    }
+
+
+def _seats(store: StateStore, policy: Policy, number: str) -> list[dict[str, Any]]:
+    """The seat pools this project holds seats of, as the ledger has them, with capacity."""
+    groups = {seat_group(p.name): p.seats for p in policy.software}
+    out = []
+    for group, by_project in store.seat_holders(sorted(groups)).items():
+        if number in by_project:
+            holders = sum(len(m) for m in by_project.values())
+            out.append(
+                {
+                    "group": group,
+                    "held": len(by_project[number]),
+                    "holders": holders,
+                    "seats": groups[group],
+                    "projects": sorted(by_project, key=lambda p: (len(p), p)),
+                }
+            )
+    return sorted(out, key=lambda s: s["group"])
 
 
 @project.command("show")
 @click.argument("number")
 @state_url_option
+@policy_option
 @json_option
-def show(number: str, state_url: str, as_json: bool) -> None:
-    """Show a project's state, its applied revisions and its audit ledger.
+def show(number: str, state_url: str, policy_path: str | None, as_json: bool) -> None:
+    """Show a project's state, revisions, seats held (warning when a pool is over capacity)
+    and its audit ledger.
 
     \b
     Example:
@@ -64,20 +114,13 @@ def show(number: str, state_url: str, as_json: bool) -> None:
     if summary is None and not ledger:
         raise click.ClickException(f"project {number} is not in the state store {store.path}")
     if summary is None:  # changes were made, but no run for it has succeeded yet
-        summary = {
-            "project": number,
-            "title": "(no revision applied yet)",
-            "status": "partial",
-            "start": None,
-            "end": None,
-            "retention_years": None,
-            "ossc_end": None,
-            "ossc_destruction_deadline": None,
-        }
+        summary = _partial_summary(number)
+    seats = _seats(store, load_policy(policy_path), number)
     if as_json:
         out = {
             "project": summary,
             "revisions": revisions,
+            "seats": seats,
             "ledger": [dataclasses.asdict(e) for e in ledger],
         }
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
@@ -91,6 +134,10 @@ def show(number: str, state_url: str, as_json: bool) -> None:
             f"  OSSC        until {summary['ossc_end']}, content destroyed by"
             f" {summary['ossc_destruction_deadline']}"
         )
+    for seat in seats:
+        click.echo(f"  seats       {seat['group']}: {seat['held']} held by this project")
+        if seat["holders"] > seat["seats"]:
+            click.echo(f"Warning: {seat_line(seat)}", err=True)
     click.echo(f"Revisions ({len(revisions)}):")
     for r in revisions:
         click.echo(f"  {r['applied_at']}  {r['revision'][:12]}  run {r['run_id']}  {r['source']}")

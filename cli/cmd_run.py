@@ -23,6 +23,7 @@ from provisioning.orchestrate import (
 from provisioning.orchestrate import plan as do_plan
 from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
+from provisioning.records import disk_errors, private_umask, prune_run_records
 from provisioning.state import StateStore
 
 from .options import policy_option, run_options, today_option
@@ -48,9 +49,12 @@ def _load(contracts: tuple[Path, ...], policy_path: str | None) -> tuple[Policy,
         _exit_with(e.problems)
 
 
-def _prepare(contracts: tuple[Path, ...], policy_path: str | None, today: date, state_url: str):
+def _prepare(
+    contracts: tuple[Path, ...], policy_path: str | None, today: date, state_url: str, home: Path
+):
     policy, loaded = _load(contracts, policy_path)
     store = StateStore(state_url)
+    prune_run_records(home, store, policy.run_records_days)
     try:
         return prepare(loaded, policy, today, store), store
     except ProblemsError as e:
@@ -72,12 +76,16 @@ def _report(result, as_json: bool, planned: bool, desired=None) -> None:
             "check": result.check,
             "changes": result.changes,
             "warnings": result.warnings,
+            "seat_warnings": result.seat_warnings,
             "unsafe": result.unsafe,
             "artifacts": result.artifacts,
         }
         click.echo(json.dumps(out, indent=2, ensure_ascii=False, default=str))
     else:
-        render_changes(result.changes, result.warnings, planned=planned, desired=desired)
+        seats = result.seat_warnings
+        render_changes(
+            result.changes, result.warnings, planned=planned, desired=desired, seat_warnings=seats
+        )
 
 
 @click.command()
@@ -92,8 +100,10 @@ def plan(contracts, inventory, today, policy_path, state_url, home, as_json) -> 
     Example:
       tre plan examples/contracts/ --today 2026-12-01
     """
-    prepared, _store = _prepare(contracts, policy_path, today, state_url)
-    result = do_plan(prepared, inventory, home)
+    private_umask()  # run records, journals and the store name people: 0600/0700
+    with disk_errors(home):  # a full or read-only home: one line
+        prepared, _store = _prepare(contracts, policy_path, today, state_url, home)
+        result = do_plan(prepared, inventory, home)
     _report(result, as_json, planned=True, desired=prepared.desired)
     _exit_if_unsafe(result)
 
@@ -114,8 +124,9 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
     Example:
       tre apply examples/contracts/ --yes
     """
-    with apply_lock(home):
-        prepared, store = _prepare(contracts, policy_path, today, state_url)
+    private_umask()  # run records, journals and the store name people: 0600/0700
+    with disk_errors(home), apply_lock(home):
+        prepared, store = _prepare(contracts, policy_path, today, state_url, home)
         interrupted = close_interrupted(
             store, home, say=lambda m: click.echo(f"Note: {m}", err=True)
         )
@@ -129,7 +140,11 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
             confirm_pending(store, interrupted, planned, projects)
         if not as_json:
             render_changes(
-                planned.changes, planned.warnings, planned=True, desired=prepared.desired
+                planned.changes,
+                planned.warnings,
+                planned=True,
+                desired=prepared.desired,
+                seat_warnings=planned.seat_warnings,
             )
         if not yes and planned.changes and not click.confirm("Apply these changes?"):
             raise SystemExit(1)

@@ -55,14 +55,27 @@ def _unchanged(project: dict[str, Any], changes: list[dict[str, Any]]) -> str:
     )
 
 
+def seat_line(seat: dict[str, Any]) -> str:
+    """A seat pool over capacity, and the projects concerned."""
+    holders, seats, projects = seat["holders"], seat["seats"], seat["projects"]
+    return (
+        f"{seat['group']}: {holders} members for {seats} seats (over capacity by"
+        f" {holders - seats}); seats held by project {', '.join(projects)}"
+    )
+
+
 def render_changes(
     changes: list[dict[str, Any]],
     warnings: list[str],
     *,
     planned: bool,
     desired: dict[str, Any] | None = None,
+    seat_warnings: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Per project: what is created (+), changed (~), handed off (>), and what stays (=)."""
+    """Per project: what is created (+), changed (~), handed off (>), and what stays (=).
+
+    A seat pool over capacity is shown once, in a plan with a project holding its seats.
+    """
     by_project: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for c in changes:
         by_project[str(c.get("project") or "shared")].append(c)
@@ -76,6 +89,9 @@ def render_changes(
             click.echo(_unchanged(projects[number], by_project.get(number, [])))
     for w in warnings:
         click.echo(f"Warning: {w}", err=True)
+    for seat in seat_warnings or []:
+        if planned and seat.get("projects"):
+            click.echo(f"Warning: {seat_line(seat)}", err=True)
     creates = sum(1 for c in changes if c.get("op") == "create")
     verb = "to change" if planned else "changed"
     if not changes:

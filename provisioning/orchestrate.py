@@ -12,7 +12,7 @@ import os
 import pwd
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,7 +22,7 @@ from .contract.gate import require_runnable
 from .contract.model import Contract
 from .contract.tokens import token_conflicts
 from .desired import build_desired_state, revision_of
-from .errors import InventoryError, ProvisioningError, RevisionError, RunError
+from .errors import InventoryError, ProvisioningError, RevisionError, RunError, StateError
 from .identity import issued_by_run
 from .inventory import load_inventory
 from .policy_model import Policy
@@ -251,14 +251,22 @@ def apply(
     finally:
         if result is None:
             store.finish_run(run_id, "error", None)
-    store.record([_entry(run_id, who, c) for c in result.changes])
-    kept = _issue(
-        store, run_id, result.changes, result.ad_ids if result.ok else None, prepared.desired
-    )
-    if kept:
-        result.tasks.append(TaskResult("state", "identities", True, False, warnings=kept))
-    if result.ok:
-        _save_revisions(prepared, store, run_id, {u["project"] for u in result.unsafe})
+    try:
+        store.record([_entry(run_id, who, c) for c in result.changes])
+    except StateError as e:
+        _mark(store, run_id, "unrecorded", result.artifacts)
+        raise StateError(f"{e}; the next apply records run {run_id} from its journal") from None
+    try:
+        kept = _issue(
+            store, run_id, result.changes, result.ad_ids if result.ok else None, prepared.desired
+        )
+        if kept:
+            result.tasks.append(TaskResult("state", "identities", True, False, warnings=kept))
+        if result.ok:
+            _save_revisions(prepared, store, run_id, {u["project"] for u in result.unsafe})
+    except StateError:
+        _mark(store, run_id, "failed", result.artifacts)
+        raise
     store.finish_run(run_id, "successful" if result.ok else "failed", result.artifacts)
     if not result.ok:
         raise RunError(f"apply failed: {result.failures[0]} (run {run_id})")
@@ -281,6 +289,13 @@ def _issue(
         f"identity record kept: {line}"
         for line in store.issue(issued_by_run(changes, ids, desired), run_id)
     ]
+
+
+def _mark(store: StateStore, run_id: str, status: str, artifacts: str) -> None:
+    """Best effort after a state-store failure; if even this write fails, the run stays
+    ``running`` and the next apply's recovery (``close_interrupted``) handles it."""
+    with suppress(StateError):
+        store.finish_run(run_id, status, artifacts)
 
 
 def _save_revisions(

@@ -45,6 +45,7 @@ _INTS: dict[str, tuple[int, int]] = {
     "heavy_desktop_max_researchers": (0, 1000),
     "output_light_max_files": (0, 10**6),
     "output_light_max_cells": (0, 10**9),
+    "run_records_days": (1, 36500),
 }
 _REQUIRED = (
     "name",

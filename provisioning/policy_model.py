@@ -110,6 +110,8 @@ class Policy:
     #: "Output light": at most this many csv files and cells in total.
     output_light_max_files: int
     output_light_max_cells: int
+    #: Run records (``<home>/runs/*``) name people: deleted this many days after the run.
+    run_records_days: int
     #: Where the policy was read from (file path, or the shipped default's name).
     source: str = ""
 

@@ -1,8 +1,9 @@
 """The ansible-runner adapter: one run of ``playbooks/site.yml`` and what it reported.
 
 Check mode (``tre plan``) and real mode (``tre apply``) run the same playbook. The run's
-private data directory is kept (``<home>/runs/<run_id>``) as the run's record; it holds only
-the desired state (no secrets: the modules read secrets from root-only files themselves).
+private data directory is kept (``<home>/runs/<run_id>``, 0700, files 0600) as the run's
+record until pruned (``provisioning.records``); its ``env/extravars`` (the desired state) is
+deleted when the run ends. No secrets: the modules read them from root-only files themselves.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from .errors import RunError
 from .process import guard_command, run_environment
+from .records import forget_desired, new_run_dir
 
 #: Tasks of site.yml whose results carry ``changes`` (task name prefix → short host role).
 PLAYBOOK = "site.yml"
@@ -89,6 +91,11 @@ class RunResult:
         return next((t.data["ids"] for t in self.tasks if "ids" in t.data), None)
 
     @property
+    def seat_warnings(self) -> list[dict[str, Any]]:
+        """Seat pools over capacity: ``{group, holders, seats, projects}`` (tre_ad)."""
+        return [w for t in self.tasks for w in t.data.get("ad_seat_warnings") or []]
+
+    @property
     def failures(self) -> list[str]:
         return [f"{t.host}: {t.message}" for t in self.tasks if not t.ok]
 
@@ -106,7 +113,7 @@ def _warnings(res: dict[str, Any]) -> list[str]:
     """
     keys = [k for k in res if k.endswith("_warnings")]
     found = [w for k in keys for w in res[k] or []] if keys else res.get("warnings") or []
-    return [_one_line(w) for w in found]
+    return [_one_line(w) for w in found if isinstance(w, str)]  # not ad_seat_warnings
 
 
 def _task_result(event: dict[str, Any]) -> TaskResult | None:
@@ -127,7 +134,7 @@ def _task_result(event: dict[str, Any]) -> TaskResult | None:
         changes=list(res.get("changes") or []),
         warnings=_warnings(res),
         message=message,
-        data={k: res[k] for k in ("ids", "storage_unsafe") if k in res},
+        data={k: res[k] for k in ("ids", "ad_seat_warnings", "storage_unsafe") if k in res},
     )
 
 
@@ -177,9 +184,7 @@ def run_site(
 
     playbooks = playbooks_dir()
     run_id = run_id or new_run_id()
-    private = home / "runs" / run_id
-    private.mkdir(parents=True, mode=0o700)
-    os.chmod(home / "runs", 0o700)
+    private = new_run_dir(home, run_id)
     binary, cmdline = _guarded_command(check, tags)
     runner = ansible_runner.run(
         private_data_dir=str(private),
@@ -202,6 +207,7 @@ def run_site(
         ident="run",
         quiet=True,
     )
+    forget_desired(private)
     tasks = [t for t in map(_task_result, runner.events) if t is not None]
     result = RunResult(run_id, check, runner.status, runner.rc or 0, str(private), tasks)
     if runner.status != "successful" and not result.failures:

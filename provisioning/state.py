@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,8 @@ from .errors import StateError
 from .identity import Identity, Issued
 
 DEFAULT_STATE_URL = "sqlite:////var/lib/tre/state.db"
+#: Run statuses the next apply recovers from the run's journal (``interrupted_runs``).
+TO_RECOVER = ("running", "unrecorded")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -106,18 +108,44 @@ class StateStore:
     def close(self) -> None:
         self._db.close()
 
+    def _failure(self, e: sqlite3.Error) -> StateError:
+        """One line naming the store and why (disk full, read-only, locked, corrupt)."""
+        why = " ".join(str(e).split()) or type(e).__name__
+        return StateError(f"state store {self.path}: {why}")
+
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; any SQLite failure becomes a one-line ``StateError``.
+
+        SQLite may end the transaction itself (a full disk during COMMIT): the rollback is
+        then refused with "no transaction is active", which must not hide the real cause.
+        """
         try:
             self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise self._failure(e) from None
+        try:
             yield self._db
             self._db.execute("COMMIT")
         except sqlite3.Error as e:
-            self._db.execute("ROLLBACK")
-            raise StateError(f"state store {self.path}: {e}") from None
+            self._rollback()
+            raise self._failure(e) from None
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
+
+    def _rollback(self) -> None:
+        # the cause is reported by the caller; SQLite discards the transaction on close
+        if self._db.in_transaction:
+            with suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """A read; a corrupt or unreadable store becomes a one-line ``StateError``."""
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as e:
+            raise self._failure(e) from None
 
     # runs -------------------------------------------------------------------------------
     def start_run(
@@ -131,10 +159,14 @@ class StateStore:
             )
 
     def interrupted_runs(self) -> list[dict[str, Any]]:
-        """Applies still marked running: killed half-way (callers hold the apply lock)."""
-        rows = self._db.execute(
-            "SELECT run_id, started, actor, projects FROM runs WHERE status = 'running'"
-        ).fetchall()
+        """Applies to recover (callers hold the apply lock): still marked running (killed
+        half-way, or the store failed before it could mark them) or ``unrecorded`` (the store
+        refused their ledger entries: the next apply records them from the run's journal)."""
+        rows = self._read(
+            "SELECT run_id, started, actor, projects FROM runs"
+            f" WHERE status IN ({', '.join('?' * len(TO_RECOVER))})",
+            TO_RECOVER,
+        )
         return [dict(r) for r in rows]
 
     def finish_run(self, run_id: str, status: str, artifacts: str | None) -> None:
@@ -169,12 +201,11 @@ class StateStore:
 
     def run_recorded(self, run_id: str) -> bool:
         """Whether the ledger already holds entries of this run."""
-        row = self._db.execute("SELECT 1 FROM ledger WHERE run_id = ? LIMIT 1", (run_id,))
-        return row.fetchone() is not None
+        return bool(self._read("SELECT 1 FROM ledger WHERE run_id = ? LIMIT 1", (run_id,)))
 
     def ledger(self, project: str | None = None) -> list[LedgerEntry]:
         sql = "SELECT * FROM ledger" + (" WHERE project = ?" if project else "") + " ORDER BY id"
-        rows = self._db.execute(sql, (project,) if project else ()).fetchall()
+        rows = self._read(sql, (project,) if project else ())
         return [
             LedgerEntry(
                 r["at"],
@@ -241,11 +272,12 @@ class StateStore:
 
     def last_revision(self, project: str) -> dict[str, Any] | None:
         """The last applied contract of a project, as stored (dict), or None."""
-        row = self._db.execute(
+        rows = self._read(
             "SELECT * FROM revisions WHERE project = ? ORDER BY id DESC LIMIT 1", (project,)
-        ).fetchone()
-        if row is None:
+        )
+        if not rows:
             return None
+        row = rows[0]
         return {
             "revision": row["revision"],
             "applied_at": row["applied_at"],
@@ -256,27 +288,65 @@ class StateStore:
 
     def applied_contracts(self) -> dict[str, dict[str, Any]]:
         """The last applied contract (stored dict) of every project, by project number."""
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT project, contract FROM revisions"
             " WHERE id IN (SELECT MAX(id) FROM revisions GROUP BY project)"
-        ).fetchall()
+        )
         return {r["project"]: json.loads(r["contract"]) for r in rows}
 
     def revisions(self, project: str) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT revision, applied_at, run_id, source FROM revisions WHERE project = ?"
             " ORDER BY id",
             (project,),
-        ).fetchall()
+        )
         return [dict(r) for r in rows]
 
     def project(self, project: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT * FROM projects WHERE project = ?", (project,)).fetchone()
-        return dict(row) if row else None
+        rows = self._read("SELECT * FROM projects WHERE project = ?", (project,))
+        return dict(rows[0]) if rows else None
 
     def projects(self) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT * FROM projects ORDER BY CAST(project AS INTEGER)")
-        return [dict(r) for r in rows.fetchall()]
+        rows = self._read("SELECT * FROM projects ORDER BY CAST(project AS INTEGER)")
+        return [dict(r) for r in rows]
+
+    def partial_projects(self) -> list[dict[str, Any]]:
+        """Projects with ledger entries but no applied revision (a first apply that failed
+        half-way): their number, how many entries, and the last one's time."""
+        rows = self._read(
+            "SELECT project, COUNT(*) AS entries, MAX(at) AS last_change FROM ledger"
+            " WHERE project IS NOT NULL AND project NOT IN (SELECT project FROM projects)"
+            " GROUP BY project ORDER BY CAST(project AS INTEGER)"
+        )
+        return [dict(r) for r in rows]
+
+    def seat_holders(self, groups: list[str]) -> dict[str, dict[str, list[str]]]:
+        """Members of seat groups as the ledger has them: group → project → account names.
+
+        Replays every ``add_members``/``remove_members`` tre recorded (members added by hand
+        in AD are not in the ledger).
+        """
+        if not groups:
+            return {}
+        rows = self._read(
+            "SELECT name, project, op, detail FROM ledger WHERE kind = 'group' AND op IN"
+            f" ('add_members', 'remove_members') AND name IN ({', '.join('?' * len(groups))})"
+            " ORDER BY id",
+            tuple(groups),
+        )
+        held: dict[str, dict[str, set[str]]] = {}
+        for r in rows:
+            detail = json.loads(r["detail"])
+            side = detail.get("after" if r["op"] == "add_members" else "before") or {}
+            members = held.setdefault(r["name"], {}).setdefault(r["project"] or "", set())
+            if r["op"] == "add_members":
+                members.update(side.get("member") or [])
+            else:
+                members.difference_update(side.get("member") or [])
+        return {
+            group: {p: sorted(m) for p, m in by_project.items() if m}
+            for group, by_project in held.items()
+        }
 
     # identities -------------------------------------------------------------------------
     def issue(self, identities: list[Identity], run_id: str) -> list[str]:
@@ -311,9 +381,9 @@ class StateStore:
         return conflicts
 
     def identities(self) -> Issued:
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT kind, name, project, person, number FROM identities ORDER BY kind, name"
-        ).fetchall()
+        )
         return Issued(
             tuple(
                 Identity(r["kind"], r["name"], r["project"], r["person"], r["number"]) for r in rows

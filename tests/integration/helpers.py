@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import ssl
 import subprocess
 import sys
@@ -123,3 +124,16 @@ def remove_project_storage(v: dict[str, Any], project: str) -> None:
             subprocess.run(
                 ["btrfs", "subvolume", "delete", str(path)], capture_output=True, check=True
             )
+
+
+def clean_project(v: dict[str, Any], project: str) -> None:
+    """Remove a test project from the lab: its AD OU, storage and initial passwords."""
+    delete_subtree(ad_connection(v), f"OU=P{project},{v['tre_ad_projects_ou']}")
+    remove_project_storage(v, project)
+    shutil.rmtree(Path(v["tre_initial_password_dir"]) / project, ignore_errors=True)
+
+
+def example_contract(name: str, project: str, **changes: Any) -> dict[str, Any]:
+    """An example contract (``examples/contracts/NAME``) renumbered, with ``changes``."""
+    contract = yaml.safe_load((EXAMPLES / name).read_text())
+    return dict(contract, project=int(project), **changes)

@@ -274,9 +274,10 @@ def test_seats_membership_and_over_capacity(lab, ad, cleanup, tmp_path):
     )
     _, res, _, _ = run_module(lab, tmp_path, want, check=True)
     warning = "SW-T7103: 3 members for 2 seats (over capacity by 1)"
-    assert warning in res["ad_warnings"]
+    seats = [{"group": "SW-T7103", "holders": 3, "seats": 2, "projects": ["7103"]}]
+    assert res["ad_seat_warnings"] == seats and warning not in res["ad_warnings"]
     status, res, _, _ = run_module(lab, tmp_path, want)
-    assert status == "successful" and warning in res["ad_warnings"]
+    assert status == "successful" and res["ad_seat_warnings"] == seats
     assert any(warning in w for w in res.get("warnings", []))
     assert len(read(ad, seat_dn, ["member"])["member"]) == 3
     fewer = state(
@@ -287,7 +288,7 @@ def test_seats_membership_and_over_capacity(lab, ad, cleanup, tmp_path):
     assert [(c["op"], c["before"]) for c in res["changes"]] == [
         ("remove_members", {"member": ["p7103.a"]})
     ]
-    assert res["ad_warnings"] == []
+    assert res["ad_warnings"] == [] and res["ad_seat_warnings"] == []
     members = read(ad, seat_dn, ["member"])["member"]
     assert sorted(m.split(",")[0] for m in members) == ["CN=p7103.b", "CN=p7104.eve"]
     assert run_module(lab, tmp_path, fewer)[1]["changed"] is False

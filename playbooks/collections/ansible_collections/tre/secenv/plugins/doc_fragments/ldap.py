@@ -44,7 +44,9 @@ options:
     type: str
     required: true
   id_min:
-    description: First uidNumber/gidNumber the allocator hands out; no tre object may hold a lower one.
+    description:
+      - First uidNumber/gidNumber the allocator hands out.
+      - No tre account or group may hold a lower one (the run refuses, naming it).
     type: int
     default: 200000
   timeout:

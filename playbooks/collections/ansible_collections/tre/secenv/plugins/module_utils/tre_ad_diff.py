@@ -269,10 +269,10 @@ class Planner:
         kept = [m for m in (entry.members() if entry else []) if not self._managed(m, None)]
         total = len(kept) + len(wanted)
         if total > sw.get("seats", 0):
-            self.warnings.append(
-                f"{name}: {total} members for {sw.get('seats', 0)} seats "
-                f"(over capacity by {total - sw.get('seats', 0)})"
-            )
+            # attributed to the run's projects holding seats: only their plans show it
+            holding = {self._project_of(m) for m in wanted}
+            projects = sorted(filter(None, holding), key=lambda p: (len(p), p))
+            self.warnings.append(SeatWarning(name, total, sw.get("seats", 0), projects))
         return writes, members
 
     def _accounts(self, p: dict) -> list[Write]:
@@ -421,3 +421,31 @@ def _replace(project, op, kind, dn, pairs: dict) -> Write:
 def plan(desired: dict, index: Index, new_ids: dict[str, int | None]):
     """(writes, warnings, ids) that bring AD to ``desired``."""
     return Planner(desired, index, new_ids).plan()
+
+
+class SeatWarning(str):
+    """A seat pool over capacity: the one-line warning, and whom it concerns.
+
+    ``projects`` are the run's projects holding seats of the pool; a plan shows the warning
+    only when there are any (``tre`` reads ``attribution()`` from ``ad_seat_warnings``).
+    """
+
+    group: str
+    holders: int
+    seats: int
+    projects: list[str]
+
+    def __new__(cls, group: str, holders: int, seats: int, projects: list[str]) -> SeatWarning:
+        text = f"{group}: {holders} members for {seats} seats (over capacity by {holders - seats})"
+        warning = super().__new__(cls, text)
+        warning.group, warning.holders, warning.seats = group, holders, seats
+        warning.projects = list(projects)
+        return warning
+
+    def attribution(self) -> dict:
+        return {
+            "group": self.group,
+            "holders": self.holders,
+            "seats": self.seats,
+            "projects": self.projects,
+        }

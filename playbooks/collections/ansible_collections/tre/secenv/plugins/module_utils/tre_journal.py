@@ -33,7 +33,10 @@ class Journal:
             return
         if self._fh is None:
             os.makedirs(os.path.dirname(self.path) or ".", mode=0o700, exist_ok=True)
-            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+            # 0600 whatever the umask: the entries name people (display names, e-mails)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            os.fchmod(fd, 0o600)
+            self._fh = os.fdopen(fd, "a", encoding="utf-8")
         for change in changes:
             line = dict(change, journal=phase)
             self._fh.write(json.dumps(line, sort_keys=True, default=str) + "\n")

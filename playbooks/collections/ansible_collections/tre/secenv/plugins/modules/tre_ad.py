@@ -108,10 +108,20 @@ warnings:
   type: list
   elements: str
 ad_warnings:
-  description: The same warnings as a plain list that survives every callback.
+  description: The same warnings as a plain list that survives every callback, except the
+    seat pools over capacity, which are in C(ad_seat_warnings).
   returned: always
   type: list
   elements: str
+ad_seat_warnings:
+  description:
+    - Seat pools over capacity, attributed. C(holders) counts the group's members after the
+      run (this run's seat holders and members of projects outside the run), C(projects)
+      are the run's projects holding seats of the pool (empty when none does).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"group": "SW-SAS", "holders": 40, "seats": 20, "projects": ["9002"]}]
 clashes:
   description: On a name clash, every clashing object (the message names the first).
   returned: failure
@@ -126,6 +136,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_apply import (
     reserve_ids,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_diff import (
+    SeatWarning,
     clashes,
     missing_ids,
     new_names,
@@ -252,7 +263,8 @@ def reconcile(module: AnsibleModule) -> dict:
         "changed": bool(changes),
         "changes": changes,
         "ids": ids,
-        "ad_warnings": warnings,
+        "ad_warnings": [w for w in warnings if not isinstance(w, SeatWarning)],
+        "ad_seat_warnings": [w.attribution() for w in warnings if isinstance(w, SeatWarning)],
         "invocation": invocation(module),
     }
     if module._diff:
