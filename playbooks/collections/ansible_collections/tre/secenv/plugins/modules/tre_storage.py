@@ -143,6 +143,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tre.secenv.plugins.module_utils.tre_acl import write_acls
 from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
+from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_catalog import reader_groups
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_model import GRACE
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_plan import (
     Actual,
@@ -298,7 +299,8 @@ def run_module() -> None:
         backend = get_backend(params["quota_backend"], lambda argv: module.run_command(argv))
         actual = _read_actual(specs, layout, backend, found_unsafe)
         specs = _without(specs, found_unsafe)
-        plan = plan_projects(specs, layout, actual, params["force"])
+        readers = reader_groups(params["desired"], params["ids"])
+        plan = plan_projects(specs, layout, actual, params["force"], readers)
         found_unsafe.extend(plan.unsafe)
         specs = _without(specs, found_unsafe)
     except (ValueError, RuntimeError, OSError) as exc:
@@ -334,24 +336,38 @@ def run_module() -> None:
             **result,
         )
     applied = result["changes"]
+    failures: list[str] = []
     journal = Journal(module.params["journal"])
     for _phase, ops, indexes in plan.ordered_steps():
         done = [plan.changes[i] for i in indexes]
         journal.intent(done)
-        for op in ops:
+        failed = False
+        for op in ops:  # a failing path fails only itself: the other paths still get theirs
             try:
                 _apply_op(op, backend)
             except (OSError, RuntimeError) as exc:
-                cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                result["changed"] = bool(applied)
-                journal.close()
-                module.fail_json(msg=f"{op[0]} {op[1]} failed: {cause.splitlines()[0]}", **result)
+                failures.append(f"{op[0]} {op[1]} failed: {failure_reason(op, exc)}")
+                failed = True
+                continue
             stats["operations"] += 1
-        applied.extend(done)
-        journal.done(done)
+        if not failed:  # the step's changes are done only when every path of it is
+            applied.extend(done)
+            journal.done(done)
     journal.close()
     result["changed"] = bool(applied)
+    if failures:
+        more = f" (and {len(failures) - 1} more failed paths)" if len(failures) > 1 else ""
+        result["storage_failures"] = failures
+        module.fail_json(msg=failures[0] + more, **result)
     module.exit_json(**result)
+
+
+def failure_reason(op: tuple, exc: BaseException) -> str:
+    """One line: the real reason (an ACL that does not fit its xattr is not a full disk)."""
+    if isinstance(exc, OSError) and op[0] == "acl" and exc.errno in (errno.ENOSPC, errno.E2BIG):
+        return "ACL too large for the file system (one xattr holds about 2,000 entries on btrfs)"
+    cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return (cause.splitlines() or [type(exc).__name__])[0]
 
 
 def main() -> None:
