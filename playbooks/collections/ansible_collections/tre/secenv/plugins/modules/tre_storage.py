@@ -336,38 +336,24 @@ def run_module() -> None:
             **result,
         )
     applied = result["changes"]
-    failures: list[str] = []
     journal = Journal(module.params["journal"])
     for _phase, ops, indexes in plan.ordered_steps():
         done = [plan.changes[i] for i in indexes]
         journal.intent(done)
-        failed = False
-        for op in ops:  # a failing path fails only itself: the other paths still get theirs
+        for op in ops:
             try:
                 _apply_op(op, backend)
             except (OSError, RuntimeError) as exc:
-                failures.append(f"{op[0]} {op[1]} failed: {failure_reason(op, exc)}")
-                failed = True
-                continue
+                cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                result["changed"] = bool(applied)
+                journal.close()
+                module.fail_json(msg=f"{op[0]} {op[1]} failed: {cause.splitlines()[0]}", **result)
             stats["operations"] += 1
-        if not failed:  # the step's changes are done only when every path of it is
-            applied.extend(done)
-            journal.done(done)
+        applied.extend(done)
+        journal.done(done)
     journal.close()
     result["changed"] = bool(applied)
-    if failures:
-        more = f" (and {len(failures) - 1} more failed paths)" if len(failures) > 1 else ""
-        result["storage_failures"] = failures
-        module.fail_json(msg=failures[0] + more, **result)
     module.exit_json(**result)
-
-
-def failure_reason(op: tuple, exc: BaseException) -> str:
-    """One line: the real reason (an ACL that does not fit its xattr is not a full disk)."""
-    if isinstance(exc, OSError) and op[0] == "acl" and exc.errno in (errno.ENOSPC, errno.E2BIG):
-        return "ACL too large for the file system (one xattr holds about 2,000 entries on btrfs)"
-    cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    return (cause.splitlines() or [type(exc).__name__])[0]
 
 
 def main() -> None:
