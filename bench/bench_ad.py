@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import ssl
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
 from common import INVENTORY, lab_vars, synthetic_contract
-from ldap3 import SUBTREE, Connection, Server, Tls
+from ldap3 import SUBTREE, Connection
 
 from provisioning.desired import build_desired_state
+from provisioning.ldap import connect as ldap_connect
+from provisioning.ldap import inventory_params, read_secret
 from provisioning.policy import load_policy
 from provisioning.runner import run_site
 
@@ -32,10 +33,9 @@ TODAY = date(2026, 12, 1)
 
 
 def connect(v: dict) -> Connection:
-    tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=v["tre_ad_ca_file"])
-    server = Server(v["tre_ad_server"], port=int(v["tre_ad_port"]), use_ssl=True, tls=tls)
-    password = Path(v["tre_ad_bind_password_file"]).read_text().strip()
-    return Connection(server, v["tre_ad_bind_user"], password, auto_bind=True)
+    """The project's one LDAPS connection, bound as the lab's service account."""
+    params = inventory_params(v)
+    return ldap_connect(params, read_secret(params["bind_password_file"]))
 
 
 def delete_under(conn: Connection, base: str, ou_filter: str) -> None:

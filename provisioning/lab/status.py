@@ -52,7 +52,12 @@ def check_ad(cfg: LabConfig) -> str:
     from . import ad
 
     password = cfg.bind_password_file.read_text().strip()
-    conn = ad.connect(cfg.ca_file, f"{SERVICE_ACCOUNT}@{DNS_DOMAIN}", password)
+    conn = ad.connect(
+        cfg.ca_file,
+        f"{SERVICE_ACCOUNT}@{DNS_DOMAIN}",
+        password,
+        password_file=cfg.bind_password_file,
+    )
     try:
         conn.search(PROJECTS_OU, "(objectClass=organizationalUnit)", BASE, attributes=["ou"])
         if not conn.entries:
