@@ -90,6 +90,13 @@ def connect(
     return ldap.connect(params, password, schema=True, raise_exceptions=False)
 
 
+def connect_as(cfg: LabConfig, account: str, password: str) -> Connection:
+    """``connect`` to the lab's DC as ``account`` (``Administrator`` or the service account),
+    naming its password file if the DC rejects the password."""
+    secret = cfg.admin_password_file if account == "Administrator" else cfg.bind_password_file
+    return connect(cfg.ca_file, f"{account}@{DNS_DOMAIN}", password, password_file=secret)
+
+
 def ldaps_ready(cfg: LabConfig) -> bool:
     """True when the DC completes a verified TLS handshake on LDAPS."""
     import socket
@@ -195,12 +202,7 @@ def _configure(cfg: LabConfig, report: Report) -> None:
     except OSError as e:
         raise LabError(f"cannot read {cfg.admin_password_file}: {e.strerror}") from e
     try:
-        conn = connect(
-            cfg.ca_file,
-            f"Administrator@{DNS_DOMAIN}",
-            admin_password,
-            password_file=cfg.admin_password_file,
-        )
+        conn = connect_as(cfg, "Administrator", admin_password)
     except ldap.LdapError as e:
         raise LabError(f"LDAPS bind as Administrator failed: {e}") from e
     try:
@@ -268,8 +270,7 @@ def _ensure_service_account(cfg: LabConfig, conn: Connection, report: Report) ->
 
 def _can_bind(cfg: LabConfig, password: str) -> bool:
     try:
-        user = f"{SERVICE_ACCOUNT}@{DNS_DOMAIN}"
-        connect(cfg.ca_file, user, password, password_file=cfg.bind_password_file).unbind()
+        connect_as(cfg, SERVICE_ACCOUNT, password).unbind()
         return True
     except ldap.LdapError:
         return False
@@ -296,12 +297,7 @@ def _rotate_admin_password(cfg: LabConfig, conn: Connection, password: str, repo
 
 
 def _sid_of(cfg: LabConfig, admin_password: str) -> str:
-    conn = connect(
-        cfg.ca_file,
-        f"Administrator@{DNS_DOMAIN}",
-        admin_password,
-        password_file=cfg.admin_password_file,
-    )
+    conn = connect_as(cfg, "Administrator", admin_password)
     try:
         conn.search(SVC_DN, "(objectClass=user)", BASE, attributes=["objectSid"])
         if not conn.entries:
@@ -322,4 +318,4 @@ def _check(conn: Connection, ok: bool, what: str) -> None:
         raise LabError(f"{what} failed: {res.get('description')} {res.get('message', '')}".strip())
 
 
-__all__ = ["BASE_DN", "connect", "ensure", "ldaps_ready", "new_password", "stop"]
+__all__ = ["BASE_DN", "connect", "connect_as", "ensure", "ldaps_ready", "new_password", "stop"]
