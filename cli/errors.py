@@ -24,10 +24,12 @@ class Problem(Protocol):
     def line(self) -> str: ...
 
 
-def echo_problems(problems: Iterable[Problem], *, err: bool = True) -> None:
+def echo_problems(
+    problems: Iterable[Problem], *, err: bool = True, file: IO[Any] | None = None
+) -> None:
     """The one printer of problems: one line each (stderr unless it is the report itself)."""
     for problem in problems:
-        click.echo(problem.line(), err=err)
+        click.echo(problem.line(), file=file, err=err)
 
 
 class ProblemsFailure(click.ClickException):
@@ -40,11 +42,7 @@ class ProblemsFailure(click.ClickException):
         self.problems = problems
 
     def show(self, file: IO[Any] | None = None) -> None:
-        if file is None:
-            echo_problems(self.problems)
-        else:
-            for problem in self.problems:
-                click.echo(problem.line(), file=file)
+        echo_problems(self.problems, file=file)
 
 
 class InterruptedFailure(click.ClickException):
