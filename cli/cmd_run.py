@@ -47,6 +47,14 @@ def _prepare(
     return prepare(loaded, policy, today, store), store
 
 
+def _exit_if_unsafe(result) -> None:
+    """One line per project left unchanged as unsafe, then exit 1 (after the others ran)."""
+    for u in result.unsafe:
+        click.echo(f"unsafe: project {u['project']}: {u['reason']}; left unchanged", err=True)
+    if result.unsafe:
+        raise SystemExit(1)
+
+
 def _report(result, as_json: bool, planned: bool, desired=None) -> None:
     if as_json:
         out = {
@@ -55,6 +63,7 @@ def _report(result, as_json: bool, planned: bool, desired=None) -> None:
             "changes": result.changes,
             "warnings": result.warnings,
             "seat_warnings": result.seat_warnings,
+            "unsafe": result.unsafe,
             "artifacts": result.artifacts,
         }
         click.echo(json.dumps(out, indent=2, ensure_ascii=False, default=str))
@@ -82,6 +91,7 @@ def plan(contracts, inventory, today, policy_path, state_url, home, as_json) -> 
         prepared, _store = _prepare(contracts, policy_path, today, state_url, home)
         result = do_plan(prepared, inventory, home)
     _report(result, as_json, planned=True, desired=prepared.desired)
+    _exit_if_unsafe(result)
 
 
 @click.command()
@@ -128,9 +138,10 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
         if not yes and planned.changes:
             click.confirm("Apply these changes?", abort=True)  # no: click's Abort, exit 1
         result = do_apply(prepared, inventory, home, store, force=force, planned=planned)
-    if result is planned and not as_json:
-        return  # nothing to change: the plan above said so, the revision is recorded
-    _report(result, as_json, planned=False)
+    if result is not planned or as_json:
+        _report(result, as_json, planned=False)
+    # else nothing to change: the plan above said so, the revision is recorded
+    _exit_if_unsafe(result)
 
 
 @click.command()

@@ -238,7 +238,7 @@ def apply(
     projects = [c.project for c in prepared.contracts]
     if planned is not None and planned.ok and not planned.changes:
         store.start_run(planned.run_id, who, "apply", prepared.today.isoformat(), projects)
-        _save_revisions(prepared, store, planned.run_id)
+        _save_revisions(prepared, store, planned.run_id, {u["project"] for u in planned.unsafe})
         store.finish_run(planned.run_id, "no-change", planned.artifacts)
         return planned
     run_id = new_run_id()
@@ -263,7 +263,7 @@ def apply(
         if kept:
             result.tasks.append(TaskResult("state", "identities", True, False, warnings=kept))
         if result.ok:
-            _save_revisions(prepared, store, run_id)
+            _save_revisions(prepared, store, run_id, {u["project"] for u in result.unsafe})
     except StateError:
         _mark(store, run_id, "failed", result.artifacts)
         raise
@@ -298,9 +298,15 @@ def _mark(store: StateStore, run_id: str, status: str, artifacts: str) -> None:
         store.finish_run(run_id, status, artifacts)
 
 
-def _save_revisions(prepared: Prepared, store: StateStore, run_id: str) -> None:
+def _save_revisions(
+    prepared: Prepared, store: StateStore, run_id: str, unsafe: set[str] | None = None
+) -> None:
+    """Record the applied revisions; an unsafe project's stays unsaved so the next apply
+    retries it."""
     by_project = {p["project"]: p for p in prepared.desired["projects"]}
     for c in prepared.contracts:
+        if c.project in (unsafe or set()):
+            continue
         summary = _summary(c, by_project[c.project])
         store.save_revision(summary, revision_of(c), run_id, c.source, dataclasses.asdict(c))
 

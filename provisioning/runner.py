@@ -80,6 +80,12 @@ class RunResult:
         return [w for t in self.tasks for w in t.warnings]
 
     @property
+    def unsafe(self) -> list[dict[str, Any]]:
+        """Projects a module left unchanged as unsafe (``storage_unsafe``): {project, path,
+        reason}. The run goes on for the others; the CLI exits 1 at the end."""
+        return [u for t in self.tasks for u in t.data.get("storage_unsafe") or []]
+
+    @property
     def ad_ids(self) -> dict[str, Any] | None:
         """The checked uid/gid numbers the AD module returned (None if it did not run)."""
         return next((t.data["ids"] for t in self.tasks if "ids" in t.data), None)
@@ -128,7 +134,7 @@ def _task_result(event: dict[str, Any]) -> TaskResult | None:
         changes=list(res.get("changes") or []),
         warnings=_warnings(res),
         message=message,
-        data={k: res[k] for k in ("ids", "ad_seat_warnings") if k in res},
+        data={k: res[k] for k in ("ids", "ad_seat_warnings", "storage_unsafe") if k in res},
     )
 
 

@@ -31,7 +31,9 @@ IDS = {
 }
 
 
-def desired(subjects: list[str], quota: int = QUOTA, carol: bool = False) -> dict:
+def desired(
+    subjects: list[str], quota: int = QUOTA, carol: bool = False, contract: list[str] = ()
+) -> dict:
     carol_account = [{"sam": "p6101.carol", "group": "members"}] if carol else []
     return {
         "today": "2026-11-27",
@@ -52,6 +54,10 @@ def desired(subjects: list[str], quota: int = QUOTA, carol: bool = False) -> dic
                     "quota_bytes": quota,
                     "workspace_quota_bytes": 2 * 2**20,
                     "file_subjects": subjects,
+                    # both test subjects are in the contract (the second granted later):
+                    # revoking one not granted today is drift repair, not a removal
+                    "contract_subjects": sorted({*subjects, *contract}),
+                    "recorded_grants": None,
                 },
             }
         ],
@@ -73,7 +79,7 @@ class Env:
         carol: bool = False,
     ) -> tuple[str, dict]:
         extravars = {
-            "tre_desired": desired(subjects, quota, carol),
+            "tre_desired": desired(subjects, quota, carol, self.subjects),
             "tre_ids": IDS,
             "tre_check": check,
             "tre_force": force,
@@ -219,20 +225,19 @@ def test_subject_change_revokes_only_this_runs_gids(env: Env) -> None:
 def test_failure_half_way_reports_the_changes_applied(env: Env) -> None:
     export = f"{env.project}/export"
     subprocess.run(["setfacl", "-m", f"g:{FOREIGN}:rwx", export], check=True)  # drift
-    filler = f"{env.project}/import/fill.bin"
-    subprocess.run(
-        ["dd", "if=/dev/zero", f"of={filler}", "bs=1M", f"count={2 * QUOTA // 2**20}"],
-        capture_output=True,
-        check=False,
-    )
-    # a new account's workspace is made first; the ACL repair of the full project then fails
-    status, result = env.run(env.subjects[-1:], carol=True)
+    # an immutable folder refuses the ACL repair (a full project no longer does: the limit
+    # is raised for the write, see test_tre_storage_unsafe)
+    subprocess.run(["chattr", "+i", export], check=True)
+    # a new account's workspace is made first; the ACL repair of the export folder then fails
+    try:
+        status, result = env.run(env.subjects[-1:], carol=True)
+    finally:
+        subprocess.run(["chattr", "-i", export], check=True)
     assert status == "failed"
-    assert "Disk quota exceeded" in result["msg"] and export in result["msg"]
+    assert "Operation not permitted" in result["msg"] and export in result["msg"]
     applied = {(c["kind"], c["op"], c["name"]) for c in result["changes"]}
     assert ("workspace", "create", "p6101.carol") in applied
     assert not any(c["kind"] == "acl" and c["path"] == export for c in result["changes"])
-    os.remove(filler)
     status, result = env.run(env.subjects[-1:], carol=True)  # the next run repairs
     assert status == "successful", result.get("msg")
     workspace = f"{env.roots['tre_workspaces_root']}/p6101.carol"

@@ -300,7 +300,7 @@ def test_lowering_above_usage_is_silent() -> None:
 
 
 def test_catalog_revokes_run_gids_on_unlisted_subject_and_keeps_foreign() -> None:
-    (spec,) = spec_mod.normalize(desired(), IDS)
+    (spec,) = spec_mod.normalize(desired(contract_subjects=["SUBA", "SUBB"]), IDS)
     actual = converged(spec, extra_subject_gids={600101: 5, 999: 5})
     plan = plan_mod.plan_projects([spec], LAYOUT, actual, force=False)
     assert [(c["kind"], c["op"], c["name"]) for c in plan.changes] == [
@@ -326,12 +326,15 @@ def test_pending_ids_plan_changes_without_operations() -> None:
     assert all(isinstance(v, int) for op in ops if op[0] == "chown" for v in op[2:])
 
 
-def test_plain_directory_where_subvolume_expected_is_an_error() -> None:
+def test_plain_directory_where_subvolume_expected_is_unsafe() -> None:
     (spec,) = spec_mod.normalize(desired(), IDS)
     actual = converged(spec)
     actual.units.discard("/p/P6001")
     plan = plan_mod.plan_projects([spec], LAYOUT, actual, force=False)
-    assert plan.errors == ["/p/P6001 exists and is not a subvolume"]
+    assert plan.unsafe == [
+        {"project": "6001", "path": "/p/P6001", "reason": "/p/P6001 is not a subvolume"}
+    ]
+    assert plan.changes == [] and plan.steps == []
 
 
 # ---- OSSC manifest ---------------------------------------------------------------------------

@@ -178,15 +178,27 @@ def read_acls(path: str, st: os.stat_result) -> tuple[Acl, Acl | None]:
 
 def write_acls(path: str, access: Acl, default: Acl | None, is_dir: bool) -> None:
     """Write the access ACL (the kernel updates the mode bits) and, for directories, the
-    default ACL (removed when ``None``)."""
-    os.setxattr(path, ACCESS_XATTR, encode_acl(access), follow_symlinks=False)
+    default ACL (removed when ``None``).
+
+    A directory is opened with ``O_NOFOLLOW | O_DIRECTORY`` and written through its file
+    descriptor: a symlink or a FIFO a researcher put there since it was read is refused
+    (ELOOP/ENOTDIR), never followed or opened for reading. Other files are written by path
+    without following a final symlink.
+    """
     if not is_dir:
+        os.setxattr(path, ACCESS_XATTR, encode_acl(access), follow_symlinks=False)
         return
-    if default is None:
-        try:
-            os.removexattr(path, DEFAULT_XATTR, follow_symlinks=False)
-        except OSError as exc:
-            if exc.errno != errno.ENODATA:
-                raise
-    else:
-        os.setxattr(path, DEFAULT_XATTR, encode_acl(default), follow_symlinks=False)
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    fd = os.open(path, flags)
+    try:
+        os.setxattr(fd, ACCESS_XATTR, encode_acl(access))
+        if default is None:
+            try:
+                os.removexattr(fd, DEFAULT_XATTR)
+            except OSError as exc:
+                if exc.errno != errno.ENODATA:
+                    raise
+        else:
+            os.setxattr(fd, DEFAULT_XATTR, encode_acl(default))
+    finally:
+        os.close(fd)

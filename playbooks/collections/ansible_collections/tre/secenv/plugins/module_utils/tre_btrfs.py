@@ -4,9 +4,12 @@ Interface (what ``tre_storage`` needs, so XFS project quotas could be added as a
 - ``read_all(root) -> {absolute path: (usage_bytes, limit_bytes or None)}`` for every quota
   unit (subvolume) on the file system holding ``root``; read once per file system;
 - ``create_subvolume(path)``; ``set_limit(path, limit_bytes)``;
-- ``is_unit(path)``: whether an existing directory is a quota unit (a subvolume).
+- ``is_unit(path)``: whether an existing directory is a quota unit (a subvolume);
+- ``subvolume_ids(root)``, ``groups(root)`` (level-1 qgroups: ``{"1/<n>": (referenced, limit
+  or None, children)}``) and ``enforce_group(path, group, children, limit, create)``: a level-1
+  qgroup carrying a unit's limit over the unit and its nested subvolumes.
 
-The parsers of ``btrfs qgroup show -re --raw``, ``btrfs subvolume list`` and
+The parsers of ``btrfs qgroup show -pcre --raw``, ``btrfs subvolume list`` and
 ``/proc/self/mountinfo`` are pure functions.
 """
 
@@ -38,6 +41,23 @@ def parse_qgroup_show(text: str) -> dict[int, tuple[int, int | None]]:
         if match:
             limit = None if match.group(4) == "none" else int(match.group(4))
             result[int(match.group(1))] = (int(match.group(2)), limit)
+    return result
+
+
+def parse_qgroup_groups(text: str) -> dict[str, tuple[int, int | None, frozenset[str]]]:
+    """{"1/<n>": (referenced, max referenced or None, child qgroup ids)} of the higher-level
+    qgroups, from ``qgroup show -pcre --raw`` (columns: id, rfer, excl, max rfer, max excl,
+    parent, child, path)."""
+    result = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 7 or not re.fullmatch(r"[1-9][0-9]*/[0-9]+", fields[0]):
+            continue
+        if not (fields[1].isdigit() and (fields[3].isdigit() or fields[3] == "none")):
+            continue
+        limit = None if fields[3] == "none" else int(fields[3])
+        children = frozenset(c for c in fields[6].split(",") if c != "-")
+        result[fields[0]] = (int(fields[1]), limit, children)
     return result
 
 
@@ -99,6 +119,8 @@ class BtrfsQuota:
         self._run = run
         self._btrfs = btrfs
         self._cache: dict[str, dict[str, tuple[int, int | None]]] = {}
+        self._ids: dict[str, dict[str, int]] = {}
+        self._groups: dict[str, dict[str, tuple[int, int | None, frozenset[str]]]] = {}
 
     def _call(self, *args: str) -> str:
         argv = [self._btrfs, *args]
@@ -124,17 +146,40 @@ class BtrfsQuota:
                 mountpoint,
             )
             try:
-                groups = parse_qgroup_show(
-                    self._call("qgroup", "show", "-re", "--raw", "--sync", mountpoint)
-                )
+                shown = self._call("qgroup", "show", "-pcre", "--raw", "--sync", mountpoint)
             except QuotaError as exc:
                 raise QuotaError(
                     f"cannot read qgroups of {mountpoint} (quota enabled?): {exc}"
                 ) from None
+            groups = parse_qgroup_show(shown)
             self._cache[mountpoint] = {
                 path: groups.get(ident, (0, None)) for ident, path in paths.items()
             }
+            self._ids[mountpoint] = {path: ident for ident, path in paths.items()}
+            self._groups[mountpoint] = parse_qgroup_groups(shown)
         return self._cache[mountpoint]
+
+    def subvolume_ids(self, root: str) -> dict[str, int]:
+        self.read_all(root)
+        return self._ids.get(find_mountpoint(root), {})
+
+    def groups(self, root: str) -> dict[str, tuple[int, int | None, frozenset[str]]]:
+        self.read_all(root)
+        return self._groups.get(find_mountpoint(root), {})
+
+    def enforce_group(
+        self, path: str, group: str, children: tuple[str, ...], limit: int, create: bool
+    ) -> None:
+        """Make ``group`` (1/<n>) hold ``children`` and carry ``limit``. An assignment leaves
+        the accounting inconsistent (no limit works on the file system) until a rescan: the
+        rescan is run and waited for before the limit is set."""
+        if create:
+            self._call("qgroup", "create", group, path)
+        for child in children:
+            self._call("qgroup", "assign", "--no-rescan", child, group, path)
+        if children:
+            self._call("quota", "rescan", "-w", path)
+        self._call("qgroup", "limit", str(int(limit)), group, path)
 
     def is_unit(self, path: str) -> bool:
         return os.lstat(path).st_ino == _BTRFS_SUBVOLUME_INO

@@ -3,12 +3,11 @@
 A *change* is what the admin reads (``{project, op, kind, name, path, before, after}``); a
 *step* is the list of operations that realises one or more changes. Steps run in phases so
 that limits are raised before ACL writes (on a subvolume at its limit even an xattr write
-fails with EDQUOT) and lowered only after them.
+fails with EDQUOT) and lowered only after them. A project found unsafe (see
+``tre_storage_safety``) gets no change and no step at all.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 from ansible_collections.tre.secenv.plugins.module_utils.tre_acl import (
     GROUP,
@@ -20,10 +19,27 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_acl import (
     Acl,
     canonical,
     format_acl,
-    merge_groups,
-    named_groups,
-    parse_perm,
-    perm_text,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_catalog import plan_catalog
+from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_model import (
+    ACL,
+    CREATE,
+    GRACE,
+    LOWER,
+    MKDIR,
+    NONE,
+    OWNER,
+    RAISE,
+    RWX,
+    RX,
+    Actual,
+    Layout,
+    Plan,
+    gid_text,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_safety import (
+    refused_revokes,
+    unsafe,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_spec import (
     PROJECT_FOLDERS,
@@ -31,64 +47,14 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_spec import
     ProjectSpec,
 )
 
-CREATE, RAISE, MKDIR, OWNER, ACL, CATALOG, LOWER = range(7)  # phases, in execution order
-RWX, RX, NONE = 7, 5, 0
-
-
-@dataclass(frozen=True)
-class Layout:
-    projects_root: str
-    workspaces_root: str
-    catalog_root: str
-
-
-@dataclass
-class Actual:
-    """What exists: path → state (None if missing), subvolume path → (usage, limit),
-    subject → [(path, state)] of every catalogue subject tree, paths that are subvolumes."""
-
-    paths: dict[str, PathState | None]
-    quotas: dict[str, tuple[int, int | None]]
-    catalog: dict[str, list[tuple[str, PathState]]]
-    units: set[str]
-
-
-@dataclass
-class Plan:
-    changes: list[dict] = field(default_factory=list)
-    steps: list[tuple[int, list[tuple], list[int]]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    blocked: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def add(self, phase: int, ops: list[tuple], **change) -> None:
-        self.changes.append(change)
-        self.steps.append((phase, ops, [len(self.changes) - 1]))
-
-    def ordered_steps(self) -> list[tuple[int, list[tuple], list[int]]]:
-        return sorted(self.steps, key=lambda step: step[0])  # stable within a phase
-
-    def diff(self) -> dict:
-        before: dict = {}
-        after: dict = {}
-        for change in self.changes:
-            key = f"{change['kind']} {change['name']}"
-            before.setdefault(change["path"], {})[key] = change["before"]
-            after.setdefault(change["path"], {})[key] = change["after"]
-        return {"before": before, "after": after}
-
-
-def _gid(gid: int | None, name: str) -> int | str:
-    return gid if gid is not None else f"<{name}>"  # a placeholder shown as pending
-
 
 def project_acl(spec: ProjectSpec) -> Acl:
     entries = [
         (USER_OBJ, None, RWX),
         (GROUP_OBJ, None, NONE),
         (OTHER, None, NONE),
-        (GROUP, _gid(spec.members_gid, spec.members), RWX),
-        (GROUP, _gid(spec.observers_gid, spec.observers), RX),
+        (GROUP, gid_text(spec.members_gid, spec.members), RWX),
+        (GROUP, gid_text(spec.observers_gid, spec.observers), RX),
         (MASK, None, RWX),
     ]
     return canonical(entries)
@@ -118,7 +84,21 @@ def _quota(
     plan: Plan, spec: ProjectSpec, kind_name: str, path: str, want: int, actual: Actual, force: bool
 ) -> None:
     usage, limit = actual.quotas.get(path, (0, None))
+    usage += sum(actual.quotas[n][0] for n in nested_subvolumes(path, actual))
     if limit == want:
+        return
+    if limit == want + GRACE:  # left by a run killed during an ACL write on a full unit
+        plan.add(
+            LOWER,
+            [("limit", path, want)],
+            project=spec.project,
+            op="restore",
+            kind="quota",
+            name=kind_name,
+            path=path,
+            before=limit,
+            after=want,
+        )
         return
     if limit is not None and want > limit:
         plan.add(
@@ -158,6 +138,62 @@ def _quota(
     )
 
 
+def nested_subvolumes(unit: str, actual: Actual) -> list[str]:
+    """Subvolumes below a quota unit: each has its own qgroup, outside the unit's limit."""
+    return sorted(p for p in actual.quotas if p.startswith(unit + "/"))
+
+
+def _nested(plan: Plan, spec: ProjectSpec, unit: str, want: int, actual: Actual) -> None:
+    nested = nested_subvolumes(unit, actual)
+    for path in nested:
+        plan.warnings.append(
+            f"project {spec.project}: {path} is a nested subvolume inside {unit}; its data "
+            "escapes the quota of the project/workspace (drift: remove it)"
+        )
+        plan.changes.append(
+            {
+                "project": spec.project,
+                "op": "report",
+                "kind": "nested_subvolume",
+                "name": path[len(unit) + 1 :],
+                "path": path,
+                "before": f"subvolume of {actual.quotas[path][0]} bytes",
+                "after": None,
+            }
+        )
+    if unit not in actual.ids:
+        return
+    group = f"1/{actual.ids[unit]}"
+    if not nested and group not in actual.groups:
+        return
+    members = {f"0/{actual.ids[p]}" for p in (unit, *nested) if p in actual.ids}
+    _rfer, limit, children = actual.groups.get(group, (0, None, frozenset()))
+    missing = tuple(sorted(members - children))
+    if group in actual.groups and not missing and limit == want:
+        return
+    plan.add(
+        RAISE if group in actual.groups and limit is not None and want > limit else LOWER,
+        [("qgroup", unit, group, missing, want, group not in actual.groups)],
+        project=spec.project,
+        op="enforce",
+        kind="qgroup",
+        name=group,
+        path=unit,
+        before=None if group not in actual.groups else f"limit {limit} over {len(children)}",
+        after=f"limit {want} over {unit} and {len(nested)} nested subvolume(s)",
+    )
+
+
+def _acl_limit(unit: str, quota: int, actual: Actual) -> tuple[str, int] | None:
+    """(unit, its limit while ACLs are written) for a temporary raise on EDQUOT."""
+    if unit not in actual.quotas:
+        return (unit, quota)  # a new subvolume: its limit is set before the ACL phase
+    limit = actual.quotas[unit][1]
+    if limit is None:
+        return None  # no limit yet (set after the ACLs): no EDQUOT
+    return (unit, max(limit, quota))  # raised before the ACL phase, lowered after it
+
+
 def _folder(
     plan: Plan,
     spec: ProjectSpec,
@@ -172,6 +208,7 @@ def _folder(
     quota: int,
     actual: Actual,
     force: bool,
+    unit: str,
 ) -> None:
     """One managed directory: exists (subvolume or folder), owner, exact ACL."""
     project = spec.project
@@ -215,13 +252,15 @@ def _folder(
             )
     else:
         if not state.is_dir:
-            plan.errors.append(f"{path} exists and is not a directory")
+            reason = f"{path} is {state.ftype}, not a directory"
+            plan.unsafe.append(unsafe(project, path, reason))
             return
         if is_unit and path not in actual.units:
-            plan.errors.append(f"{path} exists and is not a subvolume")
+            plan.unsafe.append(unsafe(project, path, f"{path} is not a subvolume"))
             return
         if is_unit:
             _quota(plan, spec, name, path, quota, actual, force)
+            _nested(plan, spec, path, quota, actual)
         if (state.uid, state.gid) != owner:
             plan.add(
                 OWNER,
@@ -236,7 +275,8 @@ def _folder(
             )
     before = None if state is None else _acl_text(state.access, state.default)
     if state is None or state.access != access or state.default != default:
-        ops = [] if _pending(access, default) else [("acl", path, access, default, True)]
+        limit = _acl_limit(unit, quota, actual)
+        ops = [] if _pending(access, default) else [("acl", path, access, default, True, limit)]
         plan.add(
             ACL,
             ops,
@@ -250,149 +290,47 @@ def _folder(
         )
 
 
-def plan_projects(specs: list[ProjectSpec], layout: Layout, actual: Actual, force: bool) -> Plan:
-    plan = Plan()
-    for spec in specs:
-        root = f"{layout.projects_root}/P{spec.project}"
-        acl = project_acl(spec)
+def _plan_project(plan: Plan, spec: ProjectSpec, layout: Layout, actual: Actual, force: bool):
+    root = f"{layout.projects_root}/P{spec.project}"
+    acl = project_acl(spec)
+    for path, name in [(root, f"P{spec.project}")] + [
+        (f"{root}/{folder}", f"P{spec.project}/{folder}") for folder in PROJECT_FOLDERS
+    ]:
+        is_unit = path == root
+        kind = "subvolume" if is_unit else "folder"
+        state = actual.paths.get(path)
         _folder(
-            plan,
-            spec,
-            root,
-            f"P{spec.project}",
-            actual.paths.get(root),
-            (0, 0),
-            acl,
-            acl,
-            "subvolume",
-            True,
-            spec.quota_bytes,
-            actual,
-            force,
-        )
-        for folder in PROJECT_FOLDERS:
-            path = f"{root}/{folder}"
-            _folder(
-                plan,
-                spec,
-                path,
-                f"P{spec.project}/{folder}",
-                actual.paths.get(path),
-                (0, 0),
-                acl,
-                acl,
-                "folder",
-                False,
-                0,
-                actual,
-                force,
-            )
-        for account in spec.accounts:
-            path = f"{layout.workspaces_root}/{account.sam}"
-            uid = account.uid if account.uid is not None else f"<uid of {account.sam}>"
-            gid = account.gid if account.gid is not None else f"<gid of {account.sam}>"
-            ws_acl = workspace_acl(uid)
-            _folder(
-                plan,
-                spec,
-                path,
-                account.sam,
-                actual.paths.get(path),
-                (uid, gid),
-                ws_acl,
-                ws_acl,
-                "workspace",
-                True,
-                spec.workspace_quota_bytes,
-                actual,
-                force,
-            )
-    plan_catalog(plan, specs, layout, actual)
-    return plan
+            plan, spec, path, name, state, (0, 0), acl, acl, kind, is_unit,
+            spec.quota_bytes, actual, force, root,
+        )  # fmt: skip
+    for account in spec.accounts:
+        path = f"{layout.workspaces_root}/{account.sam}"
+        uid = account.uid if account.uid is not None else f"<uid of {account.sam}>"
+        gid = account.gid if account.gid is not None else f"<gid of {account.sam}>"
+        ws_acl = workspace_acl(uid)
+        _folder(
+            plan, spec, path, account.sam, actual.paths.get(path), (uid, gid), ws_acl, ws_acl,
+            "workspace", True, spec.workspace_quota_bytes, actual, force, path,
+        )  # fmt: skip
 
 
-def _read_perm(is_dir: bool, mode: int) -> int:
-    return parse_perm("r-X", is_dir, mode)
+def plan_projects(specs: list[ProjectSpec], layout: Layout, actual: Actual, force: bool) -> Plan:
+    """The plan of every safe project; unsafe ones are only listed in ``plan.unsafe``.
 
-
-def _base_default(access: Acl) -> Acl:
-    """A new default ACL starts from the access ACL's owner/group/other (as setfacl does)."""
-    return canonical(e for e in access if e[0] in (USER_OBJ, GROUP_OBJ, OTHER))
-
-
-def plan_catalog(plan: Plan, specs: list[ProjectSpec], layout: Layout, actual: Actual) -> None:
-    """Read grants for each contracted subject; revoke this run's gids everywhere else."""
-    run_gids = {g for s in specs for g in (s.members_gid, s.observers_gid) if g is not None}
-    wanted_by_subject: dict[str, list[ProjectSpec]] = {}
+    Each project is planned on its own and kept only when nothing in it is unsafe, so one
+    researcher's symlink or FIFO never stops the other projects of the run; the catalogue is
+    then planned for the safe projects only (an unsafe project's entries stay as they are).
+    """
+    plan = Plan()
+    safe = []
     for spec in specs:
-        for subject in spec.subjects:
-            if subject not in actual.catalog:
-                plan.warnings.append(
-                    f"project {spec.project}: file subject {subject} has no "
-                    f"directory under {layout.catalog_root}"
-                )
-            wanted_by_subject.setdefault(subject, []).append(spec)
-    for subject, tree in sorted(actual.catalog.items()):
-        granted = wanted_by_subject.get(subject, [])
-        ops: list[tuple] = []
-        differs: dict[str, list[str]] = {}  # project → paths whose entries differ
-        for path, state in tree:
-            perm = _read_perm(state.is_dir, state.mode)
-            wanted = {
-                gid: perm
-                for s in granted
-                for gid in (s.members_gid, s.observers_gid)
-                if gid is not None
-            }
-            access = merge_groups(state.access, run_gids, wanted)
-            default = state.default
-            if state.is_dir and (default is not None or wanted):
-                dir_wanted = {gid: RX for gid in wanted}
-                default = merge_groups(default or _base_default(state.access), run_gids, dir_wanted)
-            if access != state.access or default != state.default:
-                ops.append(("acl", path, access, default, state.is_dir))
-            for spec in specs:
-                gids = {g for g in (spec.members_gid, spec.observers_gid) if g is not None}
-                if named_groups(state.access, gids) != named_groups(access, gids) or (
-                    named_groups(state.default, gids) != named_groups(default, gids)
-                ):
-                    differs.setdefault(spec.project, []).append(path)
-        indexes = []
-        for spec in specs:
-            is_granted = spec in granted
-            pending = is_granted and None in (spec.members_gid, spec.observers_gid)
-            if spec.project not in differs and not pending:
-                continue
-            gids = {g for g in (spec.members_gid, spec.observers_gid) if g is not None}
-            top = tree[0][1]
-            before = (
-                ",".join(
-                    [f"group:{g}:{perm_text(p)}" for g, p in named_groups(top.access, gids).items()]
-                    + [
-                        f"default:group:{g}:{perm_text(p)}"
-                        for g, p in named_groups(top.default, gids).items()
-                    ]
-                )
-                or None
-            )
-            grant = ",".join(
-                f"group:{_gid(g, n)}:r-X"
-                for g, n in ((spec.members_gid, spec.members), (spec.observers_gid, spec.observers))
-            )
-            plan.changes.append(
-                {
-                    "project": spec.project,
-                    "op": "grant" if is_granted else "revoke",
-                    "kind": "catalog_acl",
-                    "name": subject,
-                    "path": f"{layout.catalog_root}/{subject}",
-                    "before": before,
-                    "after": f"{grant},default:{grant.replace(',', ',default:')}"
-                    if is_granted
-                    else None,
-                    "paths": len(differs.get(spec.project, [])) or len(tree),
-                }
-            )
-            indexes.append(len(plan.changes) - 1)
-        if indexes:
-            plan.steps.append((CATALOG, ops, indexes))
+        part = Plan()
+        _plan_project(part, spec, layout, actual, force)
+        part.unsafe.extend(refused_revokes(spec, actual.catalog, layout.catalog_root))
+        if part.unsafe:
+            plan.unsafe.extend(part.unsafe)
+            continue
+        plan.merge(part)
+        safe.append(spec)
+    plan_catalog(plan, safe, layout, actual)
+    return plan

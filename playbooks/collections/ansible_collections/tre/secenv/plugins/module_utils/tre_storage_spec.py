@@ -29,11 +29,25 @@ class SpecError(ValueError):
     """Invalid input or an unsafe path; the message is one line."""
 
 
+class UnsafePath(SpecError):
+    """A path of one project that must not be touched (a symlink, a FIFO, ...).
+
+    ``reason`` is one line naming the path and what is wrong; it never carries a link target
+    or any other text a researcher could have chosen.
+    """
+
+    def __init__(self, path: str, reason: str, message: str | None = None) -> None:
+        super().__init__(message or reason)
+        self.path = path
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class AccountSpec:
     sam: str
     uid: int | None
     gid: int | None
+    group: str | None = None  # the name of the project group the account belongs to
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,10 @@ class ProjectSpec:
     workspace_quota_bytes: int
     subjects: tuple[str, ...]
     accounts: tuple[AccountSpec, ...] = field(default_factory=tuple)
+    # every file subject of the contract (any grant month); missing: none (the strict case)
+    contract_subjects: frozenset[str] = frozenset()
+    # the subjects of the last applied revision, None when the state store has none
+    recorded_grants: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,21 @@ class PathState:
     mode: int
     access: Acl
     default: Acl | None
+    ftype: str = "a directory"  # what the path is, for a one-line refusal
+
+
+_FILE_TYPES = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISREG, "a regular file"),
+)
+
+
+def file_type(mode: int) -> str:
+    return next((name for test, name in _FILE_TYPES if test(mode)), "not a directory")
 
 
 def _check(pattern: re.Pattern, value: object, what: str) -> str:
@@ -78,6 +111,14 @@ def _size(value: object, what: str) -> int:
     if not number:
         raise SpecError(f"invalid {what}: {value!r}")
     return number
+
+
+def _subjects(values: object, what: str) -> frozenset[str]:
+    if values is None:
+        return frozenset()
+    if not isinstance(values, list):
+        raise SpecError(f"invalid {what}s: not a list")
+    return frozenset(_check(SUBJECT_RE, v, what) for v in values)
 
 
 def normalize(desired: dict, ids: dict) -> list[ProjectSpec]:
@@ -111,13 +152,16 @@ def normalize(desired: dict, ids: dict) -> list[ProjectSpec]:
         for account in raw.get("accounts") or []:
             sam = _check(SAM_RE, account.get("sam"), f"account name in project {project}")
             numbers = accounts_ids.get(sam) or {}
+            role = account.get("group")
             accounts.append(
                 AccountSpec(
                     sam,
                     _opt_int(numbers.get("uid"), f"uid of {sam}"),
                     _opt_int(numbers.get("gid"), f"gid of {sam}"),
+                    {"members": members, "observers": observers}.get(role, members),
                 )
             )
+        recorded = storage.get("recorded_grants")
         specs.append(
             ProjectSpec(
                 project=project,
@@ -132,6 +176,12 @@ def normalize(desired: dict, ids: dict) -> list[ProjectSpec]:
                 ),
                 subjects=subjects,
                 accounts=tuple(accounts),
+                contract_subjects=_subjects(
+                    storage.get("contract_subjects"), f"contract subject of project {project}"
+                ),
+                recorded_grants=None
+                if recorded is None
+                else _subjects(recorded, f"recorded grant of project {project}"),
             )
         )
     seen = set()
@@ -156,7 +206,12 @@ def child(root: str, *names: str) -> str:
     path = os.path.join(root, *names)
     real = os.path.realpath(path)
     if real != path or os.path.commonpath([root, real]) != root or real == root:
-        raise SpecError(f"path {path} leaves its root {root} (resolves to {real})")
+        reason = (
+            f"{path} is a symbolic link"
+            if os.path.islink(path)
+            else f"{path} resolves to a path outside {root}"
+        )
+        raise UnsafePath(path, reason, f"path {path} leaves its root {root} ({reason})")
     return path
 
 
@@ -166,10 +221,16 @@ def read_path(path: str) -> PathState | None:
     except FileNotFoundError:
         return None
     if stat.S_ISLNK(st.st_mode):
-        raise SpecError(f"{path} is a symbolic link")
+        raise UnsafePath(path, f"{path} is a symbolic link")
     access, default = read_acls(path, st)
     return PathState(
-        stat.S_ISDIR(st.st_mode), st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode), access, default
+        stat.S_ISDIR(st.st_mode),
+        st.st_uid,
+        st.st_gid,
+        stat.S_IMODE(st.st_mode),
+        access,
+        default,
+        file_type(st.st_mode),
     )
 
 

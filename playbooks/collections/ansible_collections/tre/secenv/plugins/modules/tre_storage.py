@@ -21,8 +21,20 @@ description:
   - Reads the actual state once (one C(btrfs subvolume list), one C(btrfs qgroup show), ACL
     xattrs of the needed paths) and applies only the differences, quota raises first and
     quota lowerings last.
-  - Lowering a limit to or below the current usage is a warning in check mode and fails the
-    apply unless O(force=true).
+  - Lowering a limit to or below the current usage (the subvolume's and its nested
+    subvolumes') is a warning in check mode and fails the apply unless O(force=true).
+  - A project is B(unsafe) when one of its managed paths is a symbolic link or not a directory
+    (a FIFO at C(import), ...), when its ids failed a check (below O(id_min), the same number
+    on two objects, an account gid that is not its group's), or when the catalogue grants its
+    groups a subject that the contract does not explain (subjects are never removed). An
+    unsafe project gets no storage change; all others are applied; the module does not fail
+    but returns them in RV(storage_unsafe) and as warnings.
+  - A nested subvolume inside a project or workspace is reported (a warning and a change
+    C(op=report, kind=nested_subvolume)); its usage counts towards the unit's usage; and the
+    unit's limit is enforced over it by a level-1 qgroup C(1/<unit id>) holding the unit and
+    every nested subvolume (change C(op=enforce, kind=qgroup); followed by a quota rescan).
+  - An ACL write on a subvolume at its limit (EDQUOT) raises the limit for that write only and
+    restores it; a limit left raised by a killed run is restored by the next run.
 version_added: "0.1.0"
 author: tre
 options:
@@ -38,6 +50,11 @@ options:
       - In check mode unknown (new) ids may be null; the changes are planned with a pending id.
     type: dict
     required: true
+  id_min:
+    description:
+      - The lowest uid/gid number tre allocates; a number below it marks its project unsafe.
+    type: int
+    default: 200000
   projects_root:
     description: Directory holding the project subvolumes.
     type: path
@@ -105,6 +122,13 @@ storage_warnings:
   returned: always
   type: list
   elements: str
+storage_unsafe:
+  description:
+    - The projects left unchanged, each C({project, path, reason}); C(reason) is one line
+      naming the path or objects and what is wrong. Also emitted as warnings.
+  returned: always
+  type: list
+  elements: dict
 stats:
   description: Paths read, subvolumes known, changes, operations done.
   returned: always
@@ -112,19 +136,27 @@ stats:
 """
 
 import dataclasses
+import errno
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tre.secenv.plugins.module_utils.tre_acl import write_acls
 from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
+from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_model import GRACE
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_plan import (
     Actual,
     Layout,
     plan_projects,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_safety import (
+    check_ids,
+    unsafe,
+    unsafe_line,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_spec import (
     PROJECT_FOLDERS,
+    UnsafePath,
     child,
     normalize,
     read_catalog,
@@ -133,29 +165,48 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_spec import
 )
 
 
-def _needed_paths(specs, layout: Layout) -> list[str]:
-    paths = []
-    for spec in specs:
-        root = child(layout.projects_root, f"P{spec.project}")
-        paths.append(root)
-        paths.extend(child(root, folder) for folder in PROJECT_FOLDERS)
-        paths.extend(child(layout.workspaces_root, a.sam) for a in spec.accounts)
+def _project_paths(spec, layout: Layout) -> dict:
+    """lstat + ACLs of one project's managed paths; UnsafePath on a symlink (never followed)."""
+    paths: dict = {}
+    root = child(layout.projects_root, f"P{spec.project}")
+    paths[root] = read_path(root)
+    for folder in PROJECT_FOLDERS:
+        path = child(root, folder)
+        # inside a missing project subvolume nothing exists yet
+        paths[path] = None if paths[root] is None else read_path(path)
+    for account in spec.accounts:
+        path = child(layout.workspaces_root, account.sam)
+        paths[path] = read_path(path)
     return paths
 
 
-def _read_actual(specs, layout: Layout, backend) -> Actual:
+def _read_actual(specs, layout: Layout, backend, found_unsafe: list) -> Actual:
     paths = {}
-    for path in _needed_paths(specs, layout):
-        if os.path.dirname(path) in paths and paths[os.path.dirname(path)] is None:
-            paths[path] = None  # inside a missing project subvolume
-        else:
-            paths[path] = read_path(path)
+    for spec in specs:
+        try:
+            paths.update(_project_paths(spec, layout))
+        except UnsafePath as exc:
+            found_unsafe.append(unsafe(spec.project, exc.path, exc.reason))
     quotas = dict(backend.read_all(layout.projects_root))
     quotas.update(backend.read_all(layout.workspaces_root))
     units = {p for p, state in paths.items() if state is not None and p in quotas}
+    ids = dict(backend.subvolume_ids(layout.projects_root))
+    ids.update(backend.subvolume_ids(layout.workspaces_root))
+    groups = dict(backend.groups(layout.projects_root))
+    groups.update(backend.groups(layout.workspaces_root))
     return Actual(
-        paths=paths, quotas=quotas, catalog=read_catalog(layout.catalog_root), units=units
+        paths=paths,
+        quotas=quotas,
+        catalog=read_catalog(layout.catalog_root),
+        units=units,
+        ids=ids,
+        groups=groups,
     )
+
+
+def _without(specs, found_unsafe: list[dict]):
+    refused = {u["project"] for u in found_unsafe}
+    return [spec for spec in specs if spec.project not in refused]
 
 
 def _known_accounts(spec, warnings: list[str]):
@@ -170,6 +221,25 @@ def _known_accounts(spec, warnings: list[str]):
     return dataclasses.replace(spec, accounts=known)
 
 
+def _write_acls_full(op: tuple, backend) -> None:
+    """An ACL write; on a subvolume at its limit (EDQUOT, even an xattr needs space) the limit
+    is raised by GRACE for the write and restored after it. A kill in between leaves the limit
+    at limit + GRACE, which the next run's plan restores (op ``restore``)."""
+    _name, path, access, default, is_dir, unit = op
+    try:
+        write_acls(path, access, default, is_dir)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EDQUOT or unit is None:
+            raise
+    unit_path, limit = unit
+    backend.set_limit(unit_path, limit + GRACE)
+    try:
+        write_acls(path, access, default, is_dir)
+    finally:
+        backend.set_limit(unit_path, limit)
+
+
 def _apply_op(op: tuple, backend) -> None:
     name, path = op[0], op[1]
     if name == "subvol":
@@ -180,8 +250,10 @@ def _apply_op(op: tuple, backend) -> None:
         os.mkdir(path, 0o700)
     elif name == "chown":
         os.chown(path, op[2], op[3], follow_symlinks=False)
+    elif name == "qgroup":
+        backend.enforce_group(path, *op[2:])
     elif name == "acl":
-        write_acls(path, op[2], op[3], op[4])
+        _write_acls_full(op if len(op) == 6 else (*op, None), backend)
     else:  # pragma: no cover - the planner only emits the names above
         raise ValueError(f"unknown operation {name}")
 
@@ -196,6 +268,7 @@ def run_module() -> None:
             "catalog_root": {"type": "path", "required": True},
             "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
             "force": {"type": "bool", "default": False},
+            "id_min": {"type": "int", "default": 200000},
             "journal": {"type": "path"},
         },
         supports_check_mode=True,
@@ -204,7 +277,13 @@ def run_module() -> None:
     # module.warn() shows warnings; Ansible consumes a result key named `warnings`, so the
     # list is also returned as `storage_warnings` for the caller.
     warnings: list[str] = []
-    result: dict = {"changed": False, "changes": [], "storage_warnings": warnings}
+    found_unsafe: list[dict] = []
+    result: dict = {
+        "changed": False,
+        "changes": [],
+        "storage_warnings": warnings,
+        "storage_unsafe": found_unsafe,
+    }
     try:
         layout = Layout(
             safe_root(params["projects_root"], "projects_root"),
@@ -212,11 +291,16 @@ def run_module() -> None:
             safe_root(params["catalog_root"], "catalog_root"),
         )
         specs = normalize(params["desired"], params["ids"])
+        found_unsafe.extend(check_ids(specs, params["ids"], params["id_min"]))
+        specs = _without(specs, found_unsafe)
         if not module.check_mode:
             specs = [_known_accounts(spec, warnings) for spec in specs]
         backend = get_backend(params["quota_backend"], lambda argv: module.run_command(argv))
-        actual = _read_actual(specs, layout, backend)
+        actual = _read_actual(specs, layout, backend, found_unsafe)
+        specs = _without(specs, found_unsafe)
         plan = plan_projects(specs, layout, actual, params["force"])
+        found_unsafe.extend(plan.unsafe)
+        specs = _without(specs, found_unsafe)
     except (ValueError, RuntimeError, OSError) as exc:
         module.fail_json(msg=str(exc).splitlines()[0], **result)
     stats = {
@@ -225,7 +309,7 @@ def run_module() -> None:
         "operations": 0,
     }
     warnings.extend(plan.warnings)
-    for warning in warnings:
+    for warning in [*warnings, *map(unsafe_line, found_unsafe)]:
         module.warn(warning)
     result["stats"] = stats
     if plan.errors:
