@@ -52,7 +52,7 @@ def _exit_if_unsafe(result) -> None:
     for u in result.unsafe:
         click.echo(f"unsafe: project {u['project']}: {u['reason']}; left unchanged", err=True)
     if result.unsafe:
-        raise SystemExit(1)
+        click.get_current_context().exit(1)  # click's Exit: the report above is the message
 
 
 def _report(result, as_json: bool, planned: bool, desired=None) -> None:
