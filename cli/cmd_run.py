@@ -22,6 +22,7 @@ from provisioning.orchestrate import plan as do_plan
 from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
 from provisioning.records import disk_errors, private_umask, prune_run_records
+from provisioning.runner import encode_desired
 from provisioning.state import StateStore
 
 from .options import policy_option, run_options, today_option
@@ -148,10 +149,17 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
 @contracts_argument
 @today_option
 @policy_option
-def desired(contracts, today, policy_path) -> None:
+@click.option(
+    "--b64",
+    is_flag=True,
+    help="Print it as site.yml takes it (tre_desired_b64: base64 of the JSON), e.g. for AWX.",
+)
+def desired(contracts, today, policy_path, b64) -> None:
     """Print the desired state (JSON) that plan/apply hand to the playbook.
 
-    For debugging and for Molecule, which converges the same playbook with it.
+    For debugging, Molecule and AWX, which run the same playbook with it. The playbook takes
+    it base64-encoded as the extra variable tre_desired_b64 (--b64), never as plain
+    variables: Ansible would evaluate template syntax in them.
 
     \b
     Example:
@@ -159,4 +167,4 @@ def desired(contracts, today, policy_path) -> None:
     """
     policy, loaded = _load(contracts, policy_path)
     state = build_desired_state(loaded, policy, today)
-    click.echo(json.dumps(state, indent=2, ensure_ascii=False))
+    click.echo(encode_desired(state) if b64 else json.dumps(state, indent=2, ensure_ascii=False))

@@ -8,6 +8,7 @@ deleted when the run ends. No secrets: the modules read them from root-only file
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shlex
@@ -144,8 +145,19 @@ def _task_result(event: dict[str, Any]) -> TaskResult | None:
     )
 
 
+def encode_desired(desired: dict[str, Any]) -> str:
+    """The desired state as the playbook takes it: base64 of its JSON.
+
+    Ansible evaluates template syntax in the strings of extra variables (``{{ lookup('pipe',
+    ...) }}`` in a contract title would run as root). Base64 holds no such syntax; site.yml
+    decodes it with a filter, whose result Ansible never evaluates again.
+    """
+    text = json.dumps(desired, sort_keys=True, ensure_ascii=False)
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
 def _extravars(desired: dict[str, Any], force: bool, journal: Path | None) -> dict[str, Any]:
-    extravars: dict[str, Any] = {"tre_desired": desired, "tre_force": force}
+    extravars: dict[str, Any] = {"tre_desired_b64": encode_desired(desired), "tre_force": force}
     if journal is not None:
         extravars["tre_journal_dir"] = str(journal)
     return extravars
