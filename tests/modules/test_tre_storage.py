@@ -134,15 +134,29 @@ def env(request) -> Env:
         environment = Env(str(inv.path), roots, subjects)
     # a foreign project's entry on the first subject: must survive every run of ours
     first = f"{environment.catalog}/{environment.subjects[0]}"
+    _drop_readers(environment)
     subprocess.run(["setfacl", "-m", f"g:{FOREIGN}:r-x", first], check=True)
     yield environment
     environment.run([])  # revoke our gids from every subject
+    _drop_readers(environment)
     subprocess.run(["setfacl", "-x", f"g:{FOREIGN}", first], check=False)
     for path in (
         environment.project,
         *(f"{environment.roots['tre_workspaces_root']}/{sam}" for sam in IDS["accounts"]),
     ):
         subprocess.run(["btrfs", "subvolume", "delete", path], capture_output=True, check=False)
+
+
+def _drop_readers(env: Env) -> None:
+    """The test reader groups' entries off the lab's subjects (before and after the module)."""
+    for subject in env.subjects:
+        for reader in READERS:
+            gid = IDS["groups"][reader]
+            subprocess.run(
+                ["setfacl", "-R", "-x", f"g:{gid},d:g:{gid}", f"{env.catalog}/{subject}"],
+                capture_output=True,
+                check=False,
+            )
 
 
 def _getfacl(path: str) -> str:
