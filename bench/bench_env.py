@@ -30,7 +30,6 @@ from pathlib import Path
 import yaml
 from common import INVENTORY, REPO, lab_vars
 
-
 FIRST = 500001
 SHARED = "GBAPERSOONTAB"
 OTHERS = ("SPOLISBUS", "INPATAB", "HOOGSTEOPLTAB", "SECMBUS", "IHITAB", "VEHTAB")
