@@ -23,8 +23,8 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (  
     filetime,
     filetime_text,
     norm_dn,
-    validate,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import validate  # noqa: E402
 
 BASE = "DC=lab,DC=example,DC=org"
 S = Settings(
@@ -386,7 +386,13 @@ def test_several_projects_keep_to_themselves():
         (lambda w: w["projects"][0].update(ou="P7002"), "bad project number"),
         (lambda w: w["projects"][0]["accounts"][0].update(sam="x" * 21), "bad sAMAccountName"),
         (lambda w: w["projects"][0]["accounts"][0].update(sam="a,b"), "bad sAMAccountName"),
-        (lambda w: w["projects"][0]["accounts"][1].update(sam="p7001.JAN"), "appears twice"),
+        (lambda w: w["projects"][0]["accounts"][1].update(sam="p7001.JAN"), "bad sAMAccountName"),
+        (
+            lambda w: w["projects"][0]["accounts"][1].update(
+                sam=w["projects"][0]["accounts"][0]["sam"]
+            ),
+            "appears twice",
+        ),
         (lambda w: w["projects"][0]["accounts"][0].update(group="admins"), "members or observers"),
         (lambda w: w["projects"][0]["accounts"][0].update(expires="soon"), "not an ISO date"),
         (lambda w: w["projects"][0]["groups"]["members"].update(name="a*"), "bad members group"),
@@ -395,11 +401,11 @@ def test_several_projects_keep_to_themselves():
 def test_validate_rejects_unsafe_names(mutate, message):
     want = desired()
     mutate(want)
-    assert any(message in e for e in validate(want))
+    assert any(message in e for e in validate(want, required=("ou", "groups")))
 
 
 def test_validate_accepts_the_documented_example():
-    assert validate(desired(software=software(["p7001.jan"]))) == []
+    assert validate(desired(software=software(["p7001.jan"])), required=("ou", "groups")) == []
 
 
 def test_filetime_conversions():

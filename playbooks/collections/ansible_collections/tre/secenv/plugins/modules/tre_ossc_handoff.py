@@ -103,6 +103,7 @@ import stat
 from collections.abc import Callable
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import summary, validate
 from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import (
     STOP,
     OperationError,
@@ -222,6 +223,9 @@ def run_module() -> None:
     )
     params = module.params
     result: dict = {"changed": False, "changes": [], "manifests": {}}
+    problems = validate(params["desired"])
+    if problems:
+        module.fail_json(msg=summary(problems), **result)
     try:
         inbox = remote_dir(params["inbox"], "inbox")
         processed = [remote_dir(p, "processed dir") for p in params["processed_dirs"]]
