@@ -21,13 +21,13 @@ from typing import Any
 
 import ldap3
 from bench_ad import connect, delete_under
-from common import REPO, lab_vars, synthetic_contract
+from common import lab_vars, synthetic_contract
 
 from provisioning.desired import build_desired_state
+from provisioning.ldap import inventory_params  # also makes the collection importable
 from provisioning.policy import load_policy
 
-sys.path.insert(0, str(REPO / "playbooks" / "collections"))
-from ansible_collections.tre.secenv.plugins.modules import tre_ad  # noqa: E402
+from ansible_collections.tre.secenv.plugins.modules import tre_ad  # isort: skip
 
 STATS: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0])
 _ADD, _MODIFY = ldap3.Connection.add, ldap3.Connection.modify
@@ -86,14 +86,11 @@ def main() -> None:
     contracts = [synthetic_contract(args.first + i, 4) for i in range(args.projects)]
     desired = build_desired_state(contracts, load_policy(), date(2026, 12, 1))
     params = {
-        "server": v["tre_ad_server"], "port": int(v["tre_ad_port"]),
-        "ca_file": v["tre_ad_ca_file"], "bind_user": v["tre_ad_bind_user"],
-        "bind_password_file": v["tre_ad_bind_password_file"], "base_dn": v["tre_ad_base_dn"],
-        "projects_ou": v["tre_ad_projects_ou"], "software_ou": v["tre_ad_software_ou"],
-        "upn_suffix": v["tre_ad_upn_suffix"], "id_min": int(v["tre_ad_id_min"]),
+        **inventory_params(v),
         "initial_password_dir": tempfile.mkdtemp(prefix="tre-profile-"),
-        "desired": desired, "timeout": 10, "journal": None,
-    }  # fmt: skip
+        "desired": desired,
+        "journal": None,
+    }
     ldap3.Connection.add, ldap3.Connection.modify = _timed_add, _timed_modify
     start = time.perf_counter()
     result = tre_ad.reconcile(_Module(params))

@@ -1,27 +1,27 @@
 """The ``tre`` command: thin click layer over ``provisioning``.
 
-Commands parse arguments, call the domain, print, and map ``ProvisioningError`` to exit codes
-(0 ok, 1 failure or invalid input data, 2 bad usage). One file per noun: ``cmd_*.py``.
+Commands parse arguments, call the domain and print; they raise, never exit. The root group
+(``errors.TreGroup``) maps ``ProvisioningError`` to click exceptions and click's standalone
+``main`` to exit codes (0 ok, 1 failure or invalid input data, 2 bad usage, 130 interrupted).
+One file per noun: ``cmd_*.py``.
 """
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from provisioning import __version__
-from provisioning.errors import ProvisioningError
 
 from .cmd_contract import contract
 from .cmd_lab import lab
 from .cmd_project import project
 from .cmd_run import apply, desired, plan
+from .errors import TreGroup
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=TreGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="tre")
 def cli() -> None:
     """tre: turn approved research-project contracts into accounts, storage and access.
@@ -45,22 +45,5 @@ cli.add_command(desired)
 
 
 def main() -> None:
-    """Console-script entry: no traceback for a user's mistake, ever."""
-    try:
-        # Without standalone mode click returns ctx.exit(n)'s code instead of raising it.
-        code = cli.main(standalone_mode=False)
-        sys.exit(code if isinstance(code, int) else 0)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
-    except ProvisioningError as e:
-        click.echo(f"Error: {e}", err=True)
-        sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+    """Console-script entry: click's standalone mode prints the error and exits (cli/errors.py)."""
+    cli(prog_name="tre")

@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import sys
 
 import click
 from click.core import ParameterSource
 
 from provisioning.contract import contract_files, load_contract, read_contracts
-from provisioning.errors import ContractError, PolicyError, StateError
+from provisioning.errors import StateError
 from provisioning.policy import load_policy
-from provisioning.policy_model import Policy
 from provisioning.quote import Quote, money, quote, quote_as_dict, quote_csv
 from provisioning.state import StateStore, sqlite_path
 
+from .errors import echo_problems
 from .options import json_option, policy_option, state_url_option
-
-
-def _policy(path: str | None) -> Policy:
-    """The policy, or every policy problem on stderr and exit 1 (same lines as contracts)."""
-    try:
-        return load_policy(path)
-    except PolicyError as e:
-        for p in e.problems:
-            click.echo(p.line(), err=True)
-        sys.exit(1)
 
 
 @click.group()
@@ -92,19 +81,16 @@ def check(
       tre contract check examples/contracts/
       tre contract check --json 9001.yaml 9002.yaml
     """
-    policy = _policy(policy_path)
+    policy = load_policy(policy_path)  # its problems: one line each on stderr, exit 1
     paths = contract_files(list(files))[0]
     problems = read_contracts(list(files), policy, _applied(ctx, state_url))[1]
     if as_json:
         click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
     else:
-        for p in problems:
-            click.echo(p.line())
+        echo_problems(problems, err=False)  # the report itself: stdout
         if not problems:
             click.echo(f"{len(paths)} contract(s) valid", err=True)
-    # sys.exit, not ctx.exit: the root runs click with standalone_mode=False, where an
-    # Exit's code is returned rather than raised (and then lost).
-    sys.exit(1 if problems else 0)
+    ctx.exit(1 if problems else 0)
 
 
 @contract.command(name="quote")
@@ -126,13 +112,8 @@ def quote_cmd(file: str, policy_path: str | None, as_json: bool, as_csv: bool) -
     """
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
-    policy = _policy(policy_path)
-    try:
-        c = load_contract(file, policy)
-    except ContractError as e:
-        for p in e.problems:
-            click.echo(p.line(), err=True)
-        sys.exit(1)
+    policy = load_policy(policy_path)
+    c = load_contract(file, policy)  # its problems: one line each on stderr, exit 1
     q = quote(c, policy)
     if as_json:
         click.echo(json.dumps(quote_as_dict(q), indent=2, ensure_ascii=False))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -12,20 +11,14 @@ import click
 from provisioning import lab as lab_api
 from provisioning.lab.config import DEFAULT_MOUNT, DEFAULT_SIZE, LabConfig
 
+from .options import inventory_option, json_option
+
 lab_dir_option = click.option(
     "--lab-dir",
     type=click.Path(path_type=Path, file_okay=False),
     envvar="TRE_LAB_DIR",
     default=None,
     help="The lab's directory [env TRE_LAB_DIR; default /var/lib/tre-lab].",
-)
-inventory_option = click.option(
-    "--inventory",
-    "inventory_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="TRE_INVENTORY",
-    default=None,
-    help="Inventory directory to write [env TRE_INVENTORY; default inventory/lab].",
 )
 
 
@@ -55,9 +48,7 @@ def lab() -> None:
     show_default=True,
     help="Where the btrfs file system is mounted.",
 )
-def up(
-    reset: bool, lab_dir: Path | None, inventory_dir: Path | None, size: str, mount: Path
-) -> None:
+def up(reset: bool, lab_dir: Path | None, inventory: Path, size: str, mount: Path) -> None:
     """Bring the lab up, or repair what is missing (idempotent).
 
     Installs missing Debian packages, provisions what does not exist yet, restarts what is
@@ -67,7 +58,7 @@ def up(
     Example:
       tre lab up --size 8G
     """
-    cfg = LabConfig.from_env(lab_dir, inventory_dir, mount, size)
+    cfg = LabConfig.from_env(lab_dir, inventory, mount, size)
     start = time.monotonic()
     report = lab_api.up(cfg, reset=reset, echo=click.echo)
     took = time.monotonic() - start
@@ -80,15 +71,16 @@ def up(
 @lab.command()
 @lab_dir_option
 @inventory_option
-@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
-def status(lab_dir: Path | None, inventory_dir: Path | None, as_json: bool) -> None:
+@json_option
+@click.pass_context
+def status(ctx: click.Context, lab_dir: Path | None, inventory: Path, as_json: bool) -> None:
     """Check every part of the lab for real; exit 1 if any is down.
 
     \b
     Example:
       tre lab status --json
     """
-    cfg = LabConfig.from_env(lab_dir, inventory_dir)
+    cfg = LabConfig.from_env(lab_dir, inventory)
     results = lab_api.status(cfg)
     if as_json:
         click.echo(json.dumps([c.as_dict() for c in results], indent=2))
@@ -97,19 +89,19 @@ def status(lab_dir: Path | None, inventory_dir: Path | None, as_json: bool) -> N
         for c in results:
             click.echo(f"{c.part:<{width}}  {'up' if c.ok else 'DOWN':<4}  {c.detail}")
     if not all(c.ok for c in results):
-        sys.exit(1)
+        ctx.exit(1)
 
 
 @lab.command()
 @lab_dir_option
 @inventory_option
-def down(lab_dir: Path | None, inventory_dir: Path | None) -> None:
+def down(lab_dir: Path | None, inventory: Path) -> None:
     """Stop the lab and remove it completely (processes, mount, files, inventory, user).
 
     \b
     Example:
       tre lab down
     """
-    cfg = LabConfig.from_env(lab_dir, inventory_dir)
+    cfg = LabConfig.from_env(lab_dir, inventory)
     report = lab_api.down(cfg, echo=click.echo)
     click.echo("the lab is down" if report.actions else "nothing to do: no lab here")

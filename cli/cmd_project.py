@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from provisioning.errors import UsageError
 from provisioning.ids import PROJECT_RE
 from provisioning.naming import seat_group
 from provisioning.policy import load_policy
@@ -106,7 +105,9 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
       tre project show 9001
     """
     if not PROJECT_RE.match(number):
-        raise UsageError(f"{number!r} is not a project number (digits only, e.g. 9001)")
+        raise click.BadParameter(
+            f"{number!r} is not a project number (digits only, e.g. 9001)", param_hint="NUMBER"
+        )
     store = StateStore(state_url)
     summary = store.project(number)
     revisions = store.revisions(number)

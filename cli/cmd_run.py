@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from provisioning.contract import load_contracts
 from provisioning.contract.model import Contract
 from provisioning.desired import build_desired_state
-from provisioning.errors import ProblemsError
 from provisioning.orchestrate import apply as do_apply
 from provisioning.orchestrate import (
     apply_lock,
@@ -24,6 +22,7 @@ from provisioning.orchestrate import plan as do_plan
 from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
 from provisioning.records import disk_errors, private_umask, prune_run_records
+from provisioning.runner import encode_desired
 from provisioning.state import StateStore
 
 from .options import policy_option, run_options, today_option
@@ -34,19 +33,10 @@ contracts_argument = click.argument(
 )  # for `tre desired`; plan and apply take it with the rest of run_options
 
 
-def _exit_with(problems: list) -> NoReturn:
-    """Every problem on its own line (stderr), then exit 1."""
-    for problem in problems:
-        click.echo(problem.line(), err=True)
-    raise SystemExit(1)
-
-
 def _load(contracts: tuple[Path, ...], policy_path: str | None) -> tuple[Policy, list[Contract]]:
-    try:  # a broken policy (PolicyError) lists its problems like a contract
-        policy = load_policy(policy_path)
-        return policy, load_contracts(list(contracts), policy)
-    except ProblemsError as e:
-        _exit_with(e.problems)
+    """The policy and the contracts; their problems (ProblemsError) are printed by the group."""
+    policy = load_policy(policy_path)
+    return policy, load_contracts(list(contracts), policy)
 
 
 def _prepare(
@@ -55,10 +45,7 @@ def _prepare(
     policy, loaded = _load(contracts, policy_path)
     store = StateStore(state_url)
     prune_run_records(home, store, policy.run_records_days)
-    try:
-        return prepare(loaded, policy, today, store), store
-    except ProblemsError as e:
-        _exit_with(e.problems)
+    return prepare(loaded, policy, today, store), store
 
 
 def _exit_if_unsafe(result) -> None:
@@ -66,7 +53,7 @@ def _exit_if_unsafe(result) -> None:
     for u in result.unsafe:
         click.echo(f"unsafe: project {u['project']}: {u['reason']}; left unchanged", err=True)
     if result.unsafe:
-        raise SystemExit(1)
+        click.get_current_context().exit(1)  # click's Exit: the report above is the message
 
 
 def _report(result, as_json: bool, planned: bool, desired=None) -> None:
@@ -118,12 +105,15 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
     """Apply contracts: show the plan, ask, then create and change what it says.
 
     Every change is recorded in the state store's audit ledger; a second apply with the same
-    contracts changes nothing.
+    contracts changes nothing. With --json there is no plan to read and no prompt: it needs
+    --yes.
 
     \b
     Example:
       tre apply examples/contracts/ --yes
     """
+    if as_json and not yes:  # a prompt would land in the JSON, and there is no plan to read
+        raise click.UsageError("--json needs --yes: apply asks for confirmation of a plan it shows")
     private_umask()  # run records, journals and the store name people: 0600/0700
     with disk_errors(home), apply_lock(home):
         prepared, store = _prepare(contracts, policy_path, today, state_url, home)
@@ -146,8 +136,8 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
                 desired=prepared.desired,
                 seat_warnings=planned.seat_warnings,
             )
-        if not yes and planned.changes and not click.confirm("Apply these changes?"):
-            raise SystemExit(1)
+        if not yes and planned.changes:
+            click.confirm("Apply these changes?", abort=True)  # no: click's Abort, exit 1
         result = do_apply(prepared, inventory, home, store, force=force, planned=planned)
     if result is not planned or as_json:
         _report(result, as_json, planned=False)
@@ -159,10 +149,17 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
 @contracts_argument
 @today_option
 @policy_option
-def desired(contracts, today, policy_path) -> None:
+@click.option(
+    "--b64",
+    is_flag=True,
+    help="Print it as site.yml takes it (tre_desired_b64: base64 of the JSON), e.g. for AWX.",
+)
+def desired(contracts, today, policy_path, b64) -> None:
     """Print the desired state (JSON) that plan/apply hand to the playbook.
 
-    For debugging and for Molecule, which converges the same playbook with it.
+    For debugging, Molecule and AWX, which run the same playbook with it. The playbook takes
+    it base64-encoded as the extra variable tre_desired_b64 (--b64), never as plain
+    variables: Ansible would evaluate template syntax in them.
 
     \b
     Example:
@@ -170,4 +167,4 @@ def desired(contracts, today, policy_path) -> None:
     """
     policy, loaded = _load(contracts, policy_path)
     state = build_desired_state(loaded, policy, today)
-    click.echo(json.dumps(state, indent=2, ensure_ascii=False))
+    click.echo(encode_desired(state) if b64 else json.dumps(state, indent=2, ensure_ascii=False))

@@ -50,7 +50,7 @@ def inventory_option(f: F) -> F:
         default="inventory/lab",
         show_default=True,
         type=click.Path(file_okay=False, path_type=Path),
-        help="Inventory directory (env TRE_INVENTORY).",
+        help="Inventory directory: read by plan/apply, written by lab up (env TRE_INVENTORY).",
     )(f)
 
 

@@ -1,4 +1,7 @@
-"""One exception root; the CLI maps these to exit codes (see ``provisioning.cli``).
+"""One exception root; the CLI maps these to exit codes (``cli/errors.py``).
+
+A bad command-line argument is the CLI's to refuse (click's ``UsageError``, exit 2); the
+domain raises these, all exit 1.
 
 Messages are one line, name what is wrong and why, and never carry a secret.
 """
@@ -10,12 +13,6 @@ class ProvisioningError(Exception):
     """Root of every error the toolkit raises on purpose. Exit code 1 at the CLI."""
 
     exit_code = 1
-
-
-class UsageError(ProvisioningError, ValueError):
-    """A bad command-line argument or option value. Exit code 2."""
-
-    exit_code = 2
 
 
 class ProblemsError(ProvisioningError, ValueError):

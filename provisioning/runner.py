@@ -8,6 +8,7 @@ deleted when the run ends. No secrets: the modules read them from root-only file
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shlex
@@ -23,6 +24,12 @@ from .records import forget_desired, new_run_dir
 
 #: Tasks of site.yml whose results carry ``changes`` (task name prefix → short host role).
 PLAYBOOK = "site.yml"
+
+
+#: Ansible settings for a quick start (docs/inventory.md, README "Figures"): the inventory
+#: directory's known_hosts (the OSSC gateway's host key) is not an inventory source; without
+#: this every run tries it with each inventory plugin and prints three warnings.
+STARTUP_ENV = {"ANSIBLE_INVENTORY_IGNORE_REGEX": "^known_hosts$"}
 
 
 def playbooks_dir() -> Path:
@@ -138,8 +145,19 @@ def _task_result(event: dict[str, Any]) -> TaskResult | None:
     )
 
 
+def encode_desired(desired: dict[str, Any]) -> str:
+    """The desired state as the playbook takes it: base64 of its JSON.
+
+    Ansible evaluates template syntax in the strings of extra variables (``{{ lookup('pipe',
+    ...) }}`` in a contract title would run as root). Base64 holds no such syntax; site.yml
+    decodes it with a filter, whose result Ansible never evaluates again.
+    """
+    text = json.dumps(desired, sort_keys=True, ensure_ascii=False)
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
 def _extravars(desired: dict[str, Any], force: bool, journal: Path | None) -> dict[str, Any]:
-    extravars: dict[str, Any] = {"tre_desired": desired, "tre_force": force}
+    extravars: dict[str, Any] = {"tre_desired_b64": encode_desired(desired), "tre_force": force}
     if journal is not None:
         extravars["tre_journal_dir"] = str(journal)
     return extravars
@@ -203,6 +221,7 @@ def run_site(
             # ansible-runner empties results above 700,000 characters by default; a first
             # apply of hundreds of projects reports more changes than that.
             "MAX_EVENT_RES": "100000000",
+            **STARTUP_ENV,
         },
         ident="run",
         quiet=True,

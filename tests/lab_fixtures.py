@@ -4,8 +4,9 @@
 - ``lab_inventory``: brings the real lab up once per session (``provisioning.lab.up``, the
   same as ``tre lab up``: a no-op of about a second when it is already up) with the default
   inventory ``inventory/lab`` under the repo root, and yields ``load_inventory(...)``.
-- ``ad_service_connection``: an ldap3 ``Connection`` bound as the service account over LDAPS
-  with certificate verification (rights on the projects OU only).
+- ``ad_service_connection``: the project's one LDAPS connection (``provisioning.ldap``,
+  certificate verified) in the lab's style (``provisioning.lab.ad.connect``), bound as the
+  service account (rights on the projects OU only).
 
 The lab stays up after the session: other sessions use it; ``tre lab down`` removes it.
 """
@@ -46,6 +47,7 @@ def ad_service_connection(lab_inventory: Inventory) -> Iterator[object]:
         lab_inventory.bind_password(),
         host=lab_inventory.ad_server,
         port=lab_inventory.ad_port,
+        password_file=lab_inventory.ad_bind_password_file,
     )
     try:
         yield conn

@@ -11,6 +11,8 @@ from pathlib import Path
 import tre_verify as tv
 import yaml
 
+from provisioning.ldap import filetime
+
 
 def _prepared_subjects() -> tuple[str, ...]:
     """The ten subjects prepare-hosts.yml puts in every catalogue (one list, kept there)."""
@@ -58,7 +60,7 @@ def check_ad_project(ad: tv.AD, settings: dict, project: dict) -> None:
         assert bool(uac & tv.UAC_DISABLED) == (not account["enabled"]), (
             f"{sam}: userAccountControl {uac}, enabled should be {account['enabled']}"
         )
-        assert ad.number(sam, "accountExpires") == tv.filetime(account["expires"]), (
+        assert ad.number(sam, "accountExpires") == filetime(account["expires"]), (
             f"{sam}: accountExpires"
         )
         assert ad.one(sam, "userPrincipalName") == f"{sam}@{settings['tre_ad_upn_suffix']}"

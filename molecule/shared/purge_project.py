@@ -4,8 +4,8 @@ Deletes everything under ``OU=P<project>,<projects OU>`` and the OU itself (the 
 deletes AD objects; a throwaway test must), the project's initial-password files and, with
 ``--ossc-*``, its hand-off manifests ``P<project>-*.json`` in the OSSC gateway's inbox.
 Refuses project numbers outside 9100-9199, the range reserved for Molecule scenarios.
-Bound as the lab's service account over LDAPS with certificate verification; SFTP with the
-inventory's key and known_hosts only.
+Bound as the lab's service account over the project's one verified LDAPS connection
+(``provisioning.ldap``); SFTP with the inventory's key and known_hosts only.
 Prints ``purged N`` (N objects/files deleted) or ``absent``.
 """
 
@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import ssl
 import sys
 from pathlib import Path
 
-from ldap3 import BASE, LEVEL, Connection, Server, Tls
+from ldap3 import BASE, LEVEL
+
+from provisioning.ldap import connect, read_secret
 
 RESERVED = range(9100, 9200)
 
@@ -69,10 +70,14 @@ def main() -> int:
     if args.project not in RESERVED:
         ap.error(f"project {args.project} is not a Molecule project (9100-9199)")
 
-    tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=args.ca_file)
-    server = Server(args.server, port=args.port, use_ssl=True, tls=tls, get_info=None)
-    password = Path(args.password_file).read_text().strip()
-    conn = Connection(server, user=args.bind_user, password=password, auto_bind=True)
+    params = {
+        "server": args.server,
+        "port": args.port,
+        "ca_file": args.ca_file,
+        "bind_user": args.bind_user,
+        "bind_password_file": args.password_file,
+    }
+    conn = connect(params, read_secret(args.password_file), raise_exceptions=False)
     ou = f"OU=P{args.project},{args.projects_ou}"
     deleted = 0
 

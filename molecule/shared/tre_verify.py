@@ -4,7 +4,8 @@ Hosts come from Molecule's inventory (``MOLECULE_INVENTORY_FILE``): container ho
 reached with testinfra's podman backend (``podman://NAME``, ~10x faster than the ansible
 backend); the inventory's variables (the lab's group_vars plus the scenario's) are read with
 Ansible's own inventory API so the tests see exactly what the playbook saw.
-AD is checked with ldap3 over the lab's verified LDAPS, bound as the service account.
+AD is checked over the project's one verified LDAPS connection (``provisioning.ldap``), bound
+as the service account, read-only.
 """
 
 from __future__ import annotations
@@ -12,14 +13,12 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import ssl
-from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+from provisioning.ldap import connect, inventory_params, read_secret
+
 UAC_DISABLED = 0x2
-NEVER = 0x7FFFFFFFFFFFFFFF
-_EPOCH_1601 = datetime(1601, 1, 1, tzinfo=UTC)
 
 
 def ephemeral_dir() -> Path:
@@ -66,34 +65,10 @@ def desired(name: str = "desired.json") -> dict:
     return json.loads((ephemeral_dir() / name).read_text())
 
 
-def filetime(day: str | None) -> int:
-    if not day:
-        return NEVER
-    moment = datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC)
-    return (moment - _EPOCH_1601) // timedelta(microseconds=1) * 10
-
-
 def ad_connection(settings: dict):
-    """ldap3 connection over LDAPS with certificate verification, bound as the service account."""
-    from ldap3 import Connection, Server, Tls
-
-    tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=settings["tre_ad_ca_file"])
-    server = Server(
-        settings["tre_ad_server"],
-        port=int(settings.get("tre_ad_port", 636)),
-        use_ssl=True,
-        tls=tls,
-        get_info=None,
-    )
-    password = Path(settings["tre_ad_bind_password_file"]).read_text().strip()
-    return Connection(
-        server,
-        user=settings["tre_ad_bind_user"],
-        password=password,
-        auto_bind=True,
-        read_only=True,
-        raise_exceptions=True,
-    )
+    """The verified LDAPS connection, read-only, bound as the service account."""
+    params = inventory_params(settings)
+    return connect(params, read_secret(params["bind_password_file"]), read_only=True)
 
 
 class AD:

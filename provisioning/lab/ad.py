@@ -9,9 +9,10 @@ import ssl
 import string
 from pathlib import Path
 
-from ldap3 import BASE, Connection, Server, Tls
+from ldap3 import BASE, Connection
 from ldap3.core.exceptions import LDAPException
 
+from provisioning import ldap
 from provisioning.errors import LabError
 
 from . import certs
@@ -67,13 +68,33 @@ def new_password(length: int = 32) -> str:
 
 
 def connect(
-    ca_file: Path, user: str, password: str, host: str = AD_ADDRESS, port: int = LDAPS_PORT
+    ca_file: Path,
+    user: str,
+    password: str,
+    host: str = AD_ADDRESS,
+    port: int = LDAPS_PORT,
+    password_file: Path | str = "the password file",
 ) -> Connection:
-    """An ldap3 connection bound over LDAPS, the server certificate verified against
-    ``ca_file`` and ``host``. Raises ``LDAPException`` if anything fails."""
-    tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(ca_file))
-    server = Server(host, port=port, use_ssl=True, tls=tls, connect_timeout=5)
-    return Connection(server, user=user, password=password, auto_bind=True, receive_timeout=30)
+    """The project's one LDAPS connection (``provisioning.ldap.connect``: the server
+    certificate verified against ``ca_file`` and ``host``), bound as ``user``, with ldap3's
+    typed values and boolean results (the lab's style). ``password_file`` is named if the DC
+    rejects the password. Raises ``ldap.LdapError`` (one line) if the bind fails."""
+    params = {
+        "server": host,
+        "port": port,
+        "ca_file": str(ca_file),
+        "bind_user": user,
+        "bind_password_file": str(password_file),
+        "timeout": 5,
+    }
+    return ldap.connect(params, password, schema=True, raise_exceptions=False)
+
+
+def connect_as(cfg: LabConfig, account: str, password: str) -> Connection:
+    """``connect`` to the lab's DC as ``account`` (``Administrator`` or the service account),
+    naming its password file if the DC rejects the password."""
+    secret = cfg.admin_password_file if account == "Administrator" else cfg.bind_password_file
+    return connect(cfg.ca_file, f"{account}@{DNS_DOMAIN}", password, password_file=secret)
 
 
 def ldaps_ready(cfg: LabConfig) -> bool:
@@ -98,7 +119,7 @@ def ensure(cfg: LabConfig, report: Report) -> None:
     _start(cfg, report)
     try:
         _configure(cfg, report)
-    except LDAPException as e:
+    except (LDAPException, ldap.LdapError) as e:
         raise LabError(f"configuring AD over LDAPS failed: {e}") from e
 
 
@@ -181,8 +202,8 @@ def _configure(cfg: LabConfig, report: Report) -> None:
     except OSError as e:
         raise LabError(f"cannot read {cfg.admin_password_file}: {e.strerror}") from e
     try:
-        conn = connect(cfg.ca_file, f"Administrator@{DNS_DOMAIN}", admin_password)
-    except LDAPException as e:
+        conn = connect_as(cfg, "Administrator", admin_password)
+    except ldap.LdapError as e:
         raise LabError(f"LDAPS bind as Administrator failed: {e}") from e
     try:
         admin_password = _rotate_admin_password(cfg, conn, admin_password, report)
@@ -249,9 +270,9 @@ def _ensure_service_account(cfg: LabConfig, conn: Connection, report: Report) ->
 
 def _can_bind(cfg: LabConfig, password: str) -> bool:
     try:
-        connect(cfg.ca_file, f"{SERVICE_ACCOUNT}@{DNS_DOMAIN}", password).unbind()
+        connect_as(cfg, SERVICE_ACCOUNT, password).unbind()
         return True
-    except LDAPException:
+    except ldap.LdapError:
         return False
 
 
@@ -276,7 +297,7 @@ def _rotate_admin_password(cfg: LabConfig, conn: Connection, password: str, repo
 
 
 def _sid_of(cfg: LabConfig, admin_password: str) -> str:
-    conn = connect(cfg.ca_file, f"Administrator@{DNS_DOMAIN}", admin_password)
+    conn = connect_as(cfg, "Administrator", admin_password)
     try:
         conn.search(SVC_DN, "(objectClass=user)", BASE, attributes=["objectSid"])
         if not conn.entries:
@@ -297,4 +318,4 @@ def _check(conn: Connection, ok: bool, what: str) -> None:
         raise LabError(f"{what} failed: {res.get('description')} {res.get('message', '')}".strip())
 
 
-__all__ = ["BASE_DN", "connect", "ensure", "ldaps_ready", "new_password", "stop"]
+__all__ = ["BASE_DN", "connect", "connect_as", "ensure", "ldaps_ready", "new_password", "stop"]

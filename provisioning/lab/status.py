@@ -12,7 +12,6 @@ from provisioning.errors import InventoryError
 
 from .config import (
     AD_ADDRESS,
-    DNS_DOMAIN,
     LDAPS_PORT,
     OSSC_ADDRESS,
     OSSC_INBOX,
@@ -52,7 +51,7 @@ def check_ad(cfg: LabConfig) -> str:
     from . import ad
 
     password = cfg.bind_password_file.read_text().strip()
-    conn = ad.connect(cfg.ca_file, f"{SERVICE_ACCOUNT}@{DNS_DOMAIN}", password)
+    conn = ad.connect_as(cfg, SERVICE_ACCOUNT, password)
     try:
         conn.search(PROJECTS_OU, "(objectClass=organizationalUnit)", BASE, attributes=["ou"])
         if not conn.entries:

@@ -21,6 +21,9 @@ from .yamlsafe import show
 
 #: The path used for problems of the whole file (unreadable, not a mapping, ...).
 FILE_PATH = "(file)"
+#: Jinja2 syntax: no text of a contract or policy may carry it (defence in depth: the desired
+#: state reaches Ansible base64-encoded, so it is never evaluated anyway).
+TEMPLATE_MARKS = ("{{", "{%", "{#")
 ISO_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 #: A key shown in a problem path; any other key is never echoed.
 PLAIN_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,40}")
@@ -122,6 +125,11 @@ class Checker:
             return None
         if has_control(value):
             self.add(path, "text", "contains control or invisible characters")
+            return None
+        if any(mark in value for mark in TEMPLATE_MARKS):
+            self.add(
+                path, "text", "contains template syntax ({{, {% or {#), which is never allowed"
+            )
             return None
         if len(value) > max_len:
             self.add(path, "text", f"too long ({len(value)} characters; at most {max_len})")

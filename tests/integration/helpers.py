@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
-from ldap3 import SUBTREE, Connection, Server, Tls
+from ldap3 import SUBTREE, Connection
 from ldap3.core.exceptions import LDAPNoSuchObjectResult
+
+from provisioning.ldap import connect, inventory_params, read_secret
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "contracts"
@@ -56,12 +57,9 @@ def tre_json(*args: str, env: dict[str, str]) -> dict[str, Any]:
 
 
 def ad_connection(v: dict[str, Any]) -> Connection:
-    tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=v["tre_ad_ca_file"])
-    server = Server(v["tre_ad_server"], port=int(v.get("tre_ad_port", 636)), use_ssl=True, tls=tls)
-    password = Path(v["tre_ad_bind_password_file"]).read_text().strip()
-    return Connection(
-        server, v["tre_ad_bind_user"], password, auto_bind=True, raise_exceptions=True
-    )
+    """The project's one LDAPS connection, bound as the inventory's service account."""
+    params = inventory_params(v)
+    return connect(params, read_secret(params["bind_password_file"]), schema=True)
 
 
 def ad_objects(conn: Connection, base: str) -> dict[str, dict[str, Any]]:

@@ -25,12 +25,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from ldap3.core.exceptions import LDAPException
+from ldap3 import BASE
+from ldap3.core.exceptions import LDAPConnectionIsReadOnlyError, LDAPNoSuchObjectResult
 
 from provisioning import lab
 from provisioning.inventory import Inventory
 from provisioning.lab import ad, smtp
 from provisioning.lab.config import LabConfig
+from provisioning.ldap import LdapError, connect, inventory_params, read_secret
 from tests.lab_fixtures import LAB_INVENTORY, REPO
 
 pytestmark = pytest.mark.lab
@@ -110,8 +112,38 @@ def _self_signed_ca(path: Path) -> None:
 def test_wrong_ca_fails_verification(lab_inventory, tmp_path):
     other_ca = tmp_path / "other-ca.pem"
     _self_signed_ca(other_ca)
-    with pytest.raises(LDAPException):
+    with pytest.raises(LdapError, match=r"could not be verified with CA file .*other-ca\.pem"):
         ad.connect(other_ca, lab_inventory.ad_bind_user, lab_inventory.bind_password())
+
+
+def test_the_one_connection_serves_module_lab_and_verify_styles(lab_inventory):
+    """provisioning.ldap.connect: raw and raising (module), typed and boolean (lab, tests),
+    read-only (Molecule's verify), always over verified LDAPS."""
+    params = inventory_params(
+        {f"tre_{k}": v for k, v in vars(lab_inventory).items() if k.startswith("ad_")}
+    )
+    password = read_secret(params["bind_password_file"])
+    missing = f"OU=NoSuchOu{uuid.uuid4().hex[:6]},{lab_inventory.ad_projects_ou}"
+    raw = connect(params, password)
+    typed = connect(params, password, schema=True, raise_exceptions=False)
+    verify = connect(params, password, read_only=True)
+    try:
+        assert raw.server.tls.validate == typed.server.tls.validate == ssl.CERT_REQUIRED
+        with pytest.raises(LDAPNoSuchObjectResult):
+            raw.search(missing, "(objectClass=*)", BASE)
+        assert typed.search(missing, "(objectClass=*)", BASE) is False
+        flt = "(sAMAccountName=svc-prov)"
+        raw.search(lab_inventory.ad_base_dn, flt, attributes=["userAccountControl"])
+        assert raw.response[0]["attributes"]["userAccountControl"] == ["66048"]  # no schema
+        typed.search(lab_inventory.ad_base_dn, flt, attributes=["userAccountControl"])
+        assert typed.response[0]["attributes"]["userAccountControl"] == 66048
+        with pytest.raises(LDAPConnectionIsReadOnlyError):
+            verify.delete(missing)  # ldap3 guards delete and modify (not add)
+    finally:
+        for conn in (raw, typed, verify):
+            conn.unbind()
+    with pytest.raises(LdapError, match=r"rejected the credentials .*: check "):
+        connect(params, password + "x")
 
 
 def _handshake(ca_file: Path, address: str, server_hostname: str) -> None:

@@ -12,24 +12,21 @@ import sys
 import threading
 from pathlib import Path
 
+import ldap3
 import pytest
+from ansible_collections.tre.secenv.plugins.module_utils import tre_ldap
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_apply import (
+    reserve_ids,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
+    Settings,
+    filetime,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 COLLECTIONS = REPO / "playbooks" / "collections"
 PLAYBOOK = Path(__file__).parent / "playbooks" / "ad_reconcile.yml"
 TASK = "Reconcile AD objects of every project in the run"
-sys.path.insert(0, str(COLLECTIONS))
-
-ldap3 = pytest.importorskip("ldap3")
-
-from ansible_collections.tre.secenv.plugins.module_utils import tre_ldap  # noqa: E402
-from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_apply import (  # noqa: E402
-    reserve_ids,
-)
-from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (  # noqa: E402
-    Settings,
-    filetime,
-)
 
 pytestmark = pytest.mark.lab
 TREE_DELETE = "1.2.840.113556.1.4.805"

@@ -7,15 +7,10 @@ scenario can also check that a second plan is empty (the idempotent half of the 
 from __future__ import annotations
 
 import copy
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "playbooks" / "collections"))
-
-from ansible_collections.tre.secenv.plugins.module_utils import tre_ad_diff as d  # noqa: E402
-from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (  # noqa: E402
+from ansible_collections.tre.secenv.plugins.module_utils import tre_ad_diff as d
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
     NEVER,
     Entry,
     Index,

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "playbooks" / "collections"))
-
 pytest.importorskip("ldap3")
-from ansible_collections.tre.secenv.plugins.module_utils import tre_ldap  # noqa: E402
-from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_apply import (  # noqa: E402
+from ansible_collections.tre.secenv.plugins.module_utils import tre_ldap
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_apply import (
     ApplyError,
     apply_writes,
     new_password,
     write_password_file,
 )
-from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import Write  # noqa: E402
-from ansible_collections.tre.secenv.plugins.modules.tre_ad import render_diff  # noqa: E402
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import Write
+from ansible_collections.tre.secenv.plugins.modules.tre_ad import render_diff
 
 
 @pytest.mark.parametrize(

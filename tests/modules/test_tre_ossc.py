@@ -11,19 +11,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import paramiko
 import pytest
-from tre_storage_runner import COLLECTIONS, local_inventory, run_playbook
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ossc_manifest import verify
+from tre_storage_runner import local_inventory, run_playbook
 
 pytestmark = pytest.mark.lab
-
-sys.path.insert(0, str(COLLECTIONS))
-from ansible_collections.tre.secenv.plugins.module_utils.tre_ossc_manifest import (  # noqa: E402
-    verify,
-)
 
 REVISION = "6102" + "ab" * 30
 OTHER_REVISION = "6102" + "cd" * 30

@@ -5,23 +5,19 @@ and a limit left raised by a killed ACL write is restored. No file system, no An
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "playbooks" / "collections"))
-
-from ansible_collections.tre.secenv.plugins.module_utils import (  # noqa: E402
+from ansible_collections.tre.secenv.plugins.module_utils import (
     tre_acl as acl,
 )
-from ansible_collections.tre.secenv.plugins.module_utils import (  # noqa: E402
+from ansible_collections.tre.secenv.plugins.module_utils import (
     tre_storage_plan as plan_mod,
 )
-from ansible_collections.tre.secenv.plugins.module_utils import (  # noqa: E402
+from ansible_collections.tre.secenv.plugins.module_utils import (
     tre_storage_safety as safety,
 )
-from ansible_collections.tre.secenv.plugins.module_utils import (  # noqa: E402
+from ansible_collections.tre.secenv.plugins.module_utils import (
     tre_storage_spec as spec_mod,
 )
 

@@ -4,26 +4,22 @@ input validation, planning (diff) and the OSSC manifest. No file system, no Ansi
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "playbooks" / "collections"))
-
-from ansible_collections.tre.secenv.plugins.module_utils import (  # noqa: E402
+from ansible_collections.tre.secenv.plugins.module_utils import (
     tre_acl as acl,
 )
-from ansible_collections.tre.secenv.plugins.module_utils import (  # noqa: E402
+from ansible_collections.tre.secenv.plugins.module_utils import (
     tre_btrfs as btrfs,
 )
-from ansible_collections.tre.secenv.plugins.module_utils import (  # noqa: E402
+from ansible_collections.tre.secenv.plugins.module_utils import (
     tre_ossc_manifest as manifest,
 )
-from ansible_collections.tre.secenv.plugins.module_utils import (  # noqa: E402
+from ansible_collections.tre.secenv.plugins.module_utils import (
     tre_storage_plan as plan_mod,
 )
-from ansible_collections.tre.secenv.plugins.module_utils import (  # noqa: E402
+from ansible_collections.tre.secenv.plugins.module_utils import (
     tre_storage_spec as spec_mod,
 )
 

@@ -1,9 +1,8 @@
 """Run the Molecule scenarios (`molecule test -s NAME`) and assert that they pass.
 
 Needs root. Brings the lab up like the lab tests do (``lab_inventory``: the scenarios use its
-Samba DC), fetches the collections (scripts/fetch-collections.sh) and, on first use, installs
-podman/runc/debootstrap and builds the base image (scripts/build-host-image.sh, called by the
-scenarios' create step). Marker: molecule. See docs/molecule.md.
+Samba DC) and runs scripts/molecule-dependency.sh (the scenarios' dependency step: collections,
+podman/runc/debootstrap, base image) once before them. Marker: molecule. See docs/molecule.md.
 """
 
 from __future__ import annotations
@@ -37,8 +36,7 @@ def prerequisites(lab_inventory):
     if os.geteuid() != 0:
         pytest.fail("Molecule scenarios need root (podman --privileged, loop mounts)")
     env = molecule_env()
-    subprocess.run([str(REPO / "scripts/fetch-collections.sh")], check=True, cwd=REPO, env=env)
-    subprocess.run([str(REPO / "scripts/build-host-image.sh")], check=True, cwd=REPO, env=env)
+    subprocess.run([str(REPO / "scripts/molecule-dependency.sh")], check=True, cwd=REPO, env=env)
 
 
 def test_scenarios_found():

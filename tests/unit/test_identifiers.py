@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import re
-import sys
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -135,16 +134,9 @@ def test_contract_field_with_a_control_character_is_refused(
     assert any(path == FIELDS[field] for path, _rule in problems), problems
 
 
-def _collections_on_path() -> None:
-    collections = str(Path(__file__).parents[2] / "playbooks" / "collections")
-    if collections not in sys.path:
-        sys.path.insert(0, collections)
-
-
 def _module_utils_patterns() -> list[tuple[str, re.Pattern[str], str]]:
     """Every identifier pattern of the collection's module_utils (one set, tre_desired),
     with a valid sample."""
-    _collections_on_path()
     from ansible_collections.tre.secenv.plugins.module_utils import (
         tre_desired,
         tre_ossc_manifest,
@@ -175,7 +167,6 @@ def test_module_utils_patterns_refuse_a_trailing_control_character(bad: str) -> 
 
 @pytest.mark.parametrize("bad", ["\n", "\x00"])
 def test_module_utils_checks_refuse_a_trailing_newline(bad: str) -> None:
-    _collections_on_path()
     from ansible_collections.tre.secenv.plugins.module_utils import (
         tre_desired,
         tre_ossc_manifest,

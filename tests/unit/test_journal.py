@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 
 from provisioning.orchestrate import Interrupted, close_interrupted, confirm_pending
 from provisioning.runner import RunResult, TaskResult, journal_entries
 from provisioning.state import StateStore
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "playbooks" / "collections"))
-from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal  # noqa: E402
 
 
 def change(name: str, project: str = "9001") -> dict:

@@ -15,14 +15,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 
 from provisioning.errors import RunError
 from provisioning.orchestrate import close_interrupted
 from provisioning.process import RUN_MARKER, run_processes, wait_for_run
 from provisioning.state import StateStore
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "playbooks" / "collections"))
-from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal  # noqa: E402
 
 RUN = f"r-{uuid.uuid4().hex}"  # this session's killed run: no other process carries it
 TRE = """

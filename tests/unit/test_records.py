@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 
 from provisioning.errors import RunError
 from provisioning.policy import load_policy
@@ -19,9 +19,6 @@ from provisioning.records import (
     secure_home,
 )
 from provisioning.state import LedgerEntry, StateStore
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "playbooks" / "collections"))
-from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

@@ -1,9 +1,14 @@
-"""LDAPS connection to Active Directory for the tre.secenv modules.
+"""LDAPS connection to Active Directory: the one place a verified connection is made.
 
 One argument spec for every AD module, a connect() that verifies the DC's certificate and turns
 every connection failure into ONE line a sysadmin can act on, and the few searches the modules
 need (one paged subtree search, one OR-filter name search). Values put into DNs and filters are
 escaped with ldap3's helpers.
+
+connect() is also the connection of the lab (``provisioning.lab.ad``), the tests, Molecule's
+verify and the benchmarks: outside Ansible they import it through ``provisioning.ldap``, which
+makes this collection importable; ``inventory_params`` maps the inventory's ``tre_ad_*``
+variables to these parameters as ``site.yml`` does.
 """
 
 from __future__ import annotations
@@ -92,20 +97,60 @@ def read_secret(path: str) -> str:
     return secret
 
 
-def connect(params: dict, password: str):
-    """A bound ldap3 Connection over LDAPS with certificate verification, or LdapError."""
+#: connection parameter -> inventory variable (docs/inventory.md), as site.yml passes them
+INVENTORY_VARIABLES = {
+    "server": "tre_ad_server",
+    "port": "tre_ad_port",
+    "ca_file": "tre_ad_ca_file",
+    "bind_user": "tre_ad_bind_user",
+    "bind_password_file": "tre_ad_bind_password_file",
+    "base_dn": "tre_ad_base_dn",
+    "projects_ou": "tre_ad_projects_ou",
+    "software_ou": "tre_ad_software_ou",
+    "upn_suffix": "tre_ad_upn_suffix",
+    "id_min": "tre_ad_id_min",
+}
+
+
+def inventory_params(variables: dict) -> dict:
+    """The module's LDAP parameters from an inventory's ``tre_ad_*`` variables (defaults of
+    LDAP_ARGUMENT_SPEC for those not set)."""
+    params = {}
+    for name, spec in LDAP_ARGUMENT_SPEC.items():
+        value = variables.get(INVENTORY_VARIABLES.get(name, ""), spec.get("default"))
+        params[name] = int(value) if spec["type"] == "int" and value is not None else value
+    return params
+
+
+def connect(
+    params: dict,
+    password: str,
+    *,
+    read_only: bool = False,
+    schema: bool = False,
+    raise_exceptions: bool = True,
+):
+    """A bound ldap3 Connection over LDAPS with certificate verification, or LdapError.
+
+    ``params``: server, port, ca_file, bind_user, bind_password_file (named in messages) and
+    timeout (seconds, default 10). ``schema`` reads the DC's schema at bind so ldap3 returns
+    typed values (``attributes``, ``entries``); the module works on raw values and skips that
+    round trip. ``raise_exceptions=False`` gives ldap3's boolean results after the bind (the
+    bind itself always fails with LdapError).
+    """
     where = f"{params['server']}:{params['port']}"
+    timeout = params.get("timeout") or 10
     try:
-        tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=params["ca_file"])
+        tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(params["ca_file"]))
     except lx.LDAPSSLConfigurationError:
         raise LdapError(f"CA file {params['ca_file']} is missing or unreadable") from None
     server = ldap3.Server(
         params["server"],
-        port=params["port"],
+        port=int(params["port"]),
         use_ssl=True,
         tls=tls,
-        get_info=ldap3.NONE,
-        connect_timeout=params["timeout"],
+        get_info=ldap3.SCHEMA if schema else ldap3.NONE,
+        connect_timeout=timeout,
     )
     conn = ldap3.Connection(
         server,
@@ -114,8 +159,8 @@ def connect(params: dict, password: str):
         authentication=ldap3.SIMPLE,
         raise_exceptions=True,
         auto_referrals=False,
-        receive_timeout=max(60, params["timeout"]),
-        read_only=False,
+        receive_timeout=max(60, timeout),
+        read_only=read_only,
     )
     try:
         conn.open()
@@ -137,6 +182,7 @@ def connect(params: dict, password: str):
         raise LdapError(
             f"AD at {where} refused the bind of {params['bind_user']}: {e.description}"
         ) from None
+    conn.raise_exceptions = raise_exceptions
     return conn
 
 

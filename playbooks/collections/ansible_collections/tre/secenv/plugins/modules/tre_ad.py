@@ -73,7 +73,7 @@ EXAMPLES = r"""
     upn_suffix: "{{ tre_ad_upn_suffix }}"
     id_min: "{{ tre_ad_id_min }}"
     initial_password_dir: "{{ tre_initial_password_dir }}"
-    desired: "{{ tre_desired }}"
+    desired: "{{ tre_desired_b64 | b64decode | from_json }}"
   delegate_to: localhost
   run_once: true
   register: tre_ad_result

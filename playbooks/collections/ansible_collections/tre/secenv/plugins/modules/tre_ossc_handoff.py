@@ -71,7 +71,7 @@ attributes:
 EXAMPLES = r"""
 - name: Hand OSSC projects to the gateway
   tre.secenv.tre_ossc_handoff:
-    desired: "{{ tre_desired }}"
+    desired: "{{ tre_desired_b64 | b64decode | from_json }}"
     host: "{{ tre_ossc_host }}"
     port: "{{ tre_ossc_port }}"
     user: "{{ tre_ossc_user }}"

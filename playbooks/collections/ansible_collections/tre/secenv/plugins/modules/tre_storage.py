@@ -99,7 +99,7 @@ notes:
 EXAMPLES = r"""
 - name: Reconcile project storage
   tre.secenv.tre_storage:
-    desired: "{{ tre_desired }}"
+    desired: "{{ tre_desired_b64 | b64decode | from_json }}"
     ids: "{{ ad_result.ids }}"
     projects_root: "{{ tre_projects_root }}"
     workspaces_root: "{{ tre_workspaces_root }}"

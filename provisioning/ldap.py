@@ -1,0 +1,45 @@
+"""The collection's LDAP pieces for code that runs outside Ansible: the lab, the tests,
+Molecule's verify and the benchmarks.
+
+The one verified-LDAPS ``connect`` and the one FILETIME conversion live in the collection's
+``module_utils`` (``tre_ldap``, ``tre_ad_model``), because the ``tre_ad`` module can import
+only from there. This module is the ONE place that makes the in-tree collection
+(``playbooks/collections`` beside this package) importable and re-exports them::
+
+    from provisioning.ldap import connect, inventory_params, read_secret
+    conn = connect(inventory_params(group_vars), read_secret(path), schema=True)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+#: the in-tree collection tre.secenv (the one ``provisioning.runner`` runs by default)
+COLLECTIONS = Path(__file__).resolve().parent.parent / "playbooks" / "collections"
+
+if str(COLLECTIONS) not in sys.path:
+    sys.path.append(str(COLLECTIONS))
+
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (  # noqa: E402
+    NEVER,
+    filetime,
+    filetime_text,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ldap import (  # noqa: E402
+    LdapError,
+    connect,
+    inventory_params,
+    read_secret,
+)
+
+__all__ = [
+    "COLLECTIONS",
+    "NEVER",
+    "LdapError",
+    "connect",
+    "filetime",
+    "filetime_text",
+    "inventory_params",
+    "read_secret",
+]
