@@ -18,7 +18,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     validate,
 )
 
-from provisioning import naming
+from provisioning import ids, naming
 from provisioning.contract import load_contract
 from provisioning.desired import build_desired_state
 from provisioning.policy import load_policy
@@ -57,6 +57,15 @@ def test_the_names_naming_builds_match_the_one_set_of_patterns() -> None:
         assert GROUP_RE.fullmatch(group), group
 
 
+def test_the_collection_patterns_agree_with_the_controllers() -> None:
+    """Modules run without the tre package, so the collection holds its own copy."""
+    assert tre_desired.PROJECT_RE.pattern == ids.PROJECT_RE.pattern
+    assert tre_desired.SUBJECT_RE.pattern == ids.FILE_SUBJECT_RE.pattern
+    assert tre_desired.PACKAGE_RE.pattern == ids.PACKAGE_RE.pattern
+    assert tre_desired.PERSON_RE.pattern == ids.PERSON_ID_RE.pattern
+    assert tre_desired.EMAIL_RE.pattern == ids.EMAIL_RE.pattern
+
+
 @pytest.mark.parametrize(
     "name",
     ["P9001.Jan", "p9001_jan", "p9001.jan\n", ".p9001", "p9001.jan/..", "x" * 21, "a,b"],
@@ -83,7 +92,8 @@ def _first(desired: dict) -> dict:
         (lambda d: _first(d)["storage"].update(quota_bytes=True), "bad storage quota_bytes"),
         (lambda d: _first(d)["storage"].update(recorded_grants="X"), "recorded_grants"),
         (lambda d: _first(d)["storage"].update(contract_subjects=["a/b"]), "contract subject"),
-        (lambda d: d["software"]["SAS"].update(group="SW_SAS"), "software SAS"),
+        (lambda d: d["software"]["SAS"].update(group="SW_SAS"), "software 'SAS'"),
+        (lambda d: d["software"].update(sas=d["software"]["SAS"]), "software 'sas'"),
         (lambda d: d["software"]["SAS"].update(members=["../x"]), "bad member name"),
         (lambda d: d.update(subjects={"GBAPERSOONTAB": {"group": "DS GBA"}}), "reader group"),
         (lambda d: d.update(subjects={"gba": {"group": "DS-GBA"}}), "bad file subject"),

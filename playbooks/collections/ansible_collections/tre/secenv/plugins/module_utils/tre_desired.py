@@ -19,6 +19,10 @@ pre-Windows 2000 logon name limit of AD):
   group ends in ``-`` and three lower-case hash characters): letters, digits and ``-``, no
   ``.`` and no ``_`` (``GROUP_RE``).
 
+The patterns shared with the controller (project, subject, package, person id, e-mail) have
+the values of ``provisioning/ids.py``: the collection keeps its own copy because modules run
+without the ``tre`` package; tests/modules/test_tre_desired.py checks that they agree.
+
 Patterns end in ``\\Z`` (``$`` also matches before a trailing newline) and are used with
 ``fullmatch``.
 """
@@ -182,11 +186,12 @@ def _software_problems(software: object) -> list[str]:
     errors = []
     for pkg, sw in (software or {}).items():
         if (
-            not isinstance(sw, dict)
+            not matches(PACKAGE_RE, pkg)
+            or not isinstance(sw, dict)
             or not matches(GROUP_RE, sw.get("group", ""))
             or not isinstance(sw.get("seats"), int)
         ):
-            errors.append(f"software {pkg}: bad group name or seats")
+            errors.append(f"software {pkg!r}: bad package, group name or seats")
             continue
         if not all(matches(ACCOUNT_RE, m) for m in sw.get("members") or []):
             errors.append(f"software {pkg}: bad member name")
