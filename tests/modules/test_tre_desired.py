@@ -22,6 +22,8 @@ from provisioning import ids, naming
 from provisioning.contract import load_contract
 from provisioning.desired import build_desired_state
 from provisioning.policy import load_policy
+from tests.modules.test_tre_ad_diff import desired as ad_desired
+from tests.modules.test_tre_ad_diff import software
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "contracts"
 AD = ("ou", "groups")
@@ -148,3 +150,35 @@ def test_summary_is_one_line() -> None:
 def test_not_a_mapping() -> None:
     assert tre_desired.validate(["x"]) == ["the desired state is not a mapping"]
     assert tre_desired.validate({"projects": "x"}) == ["projects is not a list"]
+
+
+# ---- the AD planner's cases (moved from test_tre_ad_diff) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda w: w["projects"][0].update(project="07001"), "bad project number"),
+        (lambda w: w["projects"][0].update(ou="P7002"), "bad project number"),
+        (lambda w: w["projects"][0]["accounts"][0].update(sam="x" * 21), "bad sAMAccountName"),
+        (lambda w: w["projects"][0]["accounts"][0].update(sam="a,b"), "bad sAMAccountName"),
+        (lambda w: w["projects"][0]["accounts"][1].update(sam="p7001.JAN"), "bad sAMAccountName"),
+        (
+            lambda w: w["projects"][0]["accounts"][1].update(
+                sam=w["projects"][0]["accounts"][0]["sam"]
+            ),
+            "appears twice",
+        ),
+        (lambda w: w["projects"][0]["accounts"][0].update(group="admins"), "members or observers"),
+        (lambda w: w["projects"][0]["accounts"][0].update(expires="soon"), "not an ISO date"),
+        (lambda w: w["projects"][0]["groups"]["members"].update(name="a*"), "bad members group"),
+    ],
+)
+def test_validate_rejects_unsafe_names_of_the_ad_planner_cases(mutate, message):
+    want = ad_desired()
+    mutate(want)
+    assert any(message in e for e in validate(want, required=("ou", "groups")))
+
+
+def test_validate_accepts_the_ad_planner_example():
+    assert validate(ad_desired(software=software(["p7001.jan"])), required=("ou", "groups")) == []
