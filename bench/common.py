@@ -37,6 +37,8 @@ def synthetic_contract(project: int, people: int, subjects: tuple[str, ...] = ()
             nda_signed=date(2026, 1, 5),
             awareness_errors=1,
             token=f"T-{project:07d}",
+            start=date(2026, 1, 1),
+            end=date(2027, 12, 31),
         )
         for n in range(people)
     )

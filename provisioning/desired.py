@@ -15,7 +15,14 @@ from typing import Any
 from .contract.gate import require_runnable
 from .contract.model import Contract, Person
 from .identity import Issued
-from .naming import account_names, project_group, project_ou, seat_group, split_name
+from .naming import (
+    account_names,
+    project_group,
+    project_ou,
+    seat_group,
+    split_name,
+    subject_group,
+)
 from .policy_model import Policy
 
 
@@ -162,13 +169,32 @@ def build_desired_state(
             "seats": package.seats,
             "members": sorted(members),
         }
+    subjects = catalogue_readers(ordered, policy, today)
     return {
         "today": today.isoformat(),
         "projects": projects,
         "software": software,
+        "subjects": subjects,
         "identities": issued.for_run(
-            [c.project for c in ordered], [sw["group"] for sw in software.values()]
+            [c.project for c in ordered],
+            [sw["group"] for sw in software.values()] + [s["group"] for s in subjects.values()],
         ),
+    }
+
+
+def catalogue_readers(contracts: list[Contract], policy: Policy, today: date) -> dict[str, Any]:
+    """Per file subject of the policy: its reader group and the run's projects reading it today.
+
+    Read access to a subject is membership of its reader group (the projects' members and
+    observers groups nested in it); the subject's directory carries one ACL entry, for that
+    group, whatever the number of projects (docs/storage.md#catalogue).
+    """
+    return {
+        subject: {
+            "group": subject_group(subject, policy.subject_group),
+            "projects": [c.project for c in contracts if subject in file_subjects_on(c, today)],
+        }
+        for subject in policy.file_subjects
     }
 
 

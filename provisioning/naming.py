@@ -10,7 +10,7 @@ import base64
 import hashlib
 from collections.abc import Mapping
 
-from .ids import PERSON_ID_RE, PROJECT_RE
+from .ids import FILE_SUBJECT_RE, PERSON_ID_RE, PROJECT_RE
 
 #: sAMAccountName limit of Active Directory (pre-Windows 2000 logon name).
 SAM_MAX = 20
@@ -38,6 +38,20 @@ def project_group(project: str, kind: str) -> str:
 def seat_group(package: str) -> str:
     """Seat group of a licensed software package, e.g. ``SW-SAS``."""
     return f"SW-{package}"
+
+
+def subject_group(subject: str, pattern: str) -> str:
+    """The catalogue reader group of a file subject (``DS-GBAPERSOONTAB``), at most 20 chars.
+
+    Too long names are cut and get ``-`` plus three characters of a hash of the subject, like
+    account names; the policy pattern (``subject_group``) decides the rest.
+    """
+    if not FILE_SUBJECT_RE.fullmatch(subject):
+        raise ValueError(f"not a file subject: {subject!r}")
+    name = pattern.replace("{subject}", subject)
+    if len(name) <= SAM_MAX:
+        return name
+    return f"{name[: SAM_MAX - 4]}-{_digest(subject, 0, 3)}"
 
 
 def _digest(person_id: str, start: int, length: int) -> str:

@@ -26,6 +26,8 @@ ENV_VAR = "TRE_POLICY"
 SIZE_RE = re.compile(r"^([1-9][0-9]{0,5})(GB|TB)\Z")
 _UNITS = {"GB": 1024**3, "TB": 1024**4}
 BILLING = ("per_month", "until_end", "minimum")
+#: The catalogue reader group of a subject: letters, digits, '.', '-' around one {subject}.
+SUBJECT_GROUP_RE = re.compile(r"^[A-Za-z][A-Za-z0-9.-]{0,8}\{subject\}[A-Za-z0-9.-]{0,8}\Z")
 
 #: Whole-number settings: key → (minimum, maximum).
 _INTS: dict[str, tuple[int, int]] = {
@@ -57,6 +59,7 @@ _REQUIRED = (
     "software",
     "tariffs",
     "file_subjects",
+    "subject_group",
     *[k for k in _INTS if k in {f.name for f in fields(Policy) if f.default is MISSING}],
 )
 _OPTIONAL = tuple(k for k in _INTS if k not in _REQUIRED)
@@ -112,6 +115,12 @@ def parse_policy(doc: Any, c: Checker, source: str = "") -> Policy | None:
     software = _software(m.get("software"), c) if "software" in m else None
     tariffs = _tariffs(m.get("tariffs"), c) if "tariffs" in m else None
     subjects = _subjects(m.get("file_subjects"), c) if "file_subjects" in m else None
+    subject_group = (
+        c.pattern(m["subject_group"], "subject_group", SUBJECT_GROUP_RE, "subject-group",
+                  "a group name pattern with {subject}, e.g. DS-{subject}")
+        if "subject_group" in m
+        else None
+    )  # fmt: skip
     if c.problems:
         return None
     return Policy(
@@ -124,6 +133,7 @@ def parse_policy(doc: Any, c: Checker, source: str = "") -> Policy | None:
         software=software,  # type: ignore[arg-type]
         file_subjects=subjects,  # type: ignore[arg-type]
         tariffs=tariffs,  # type: ignore[arg-type]
+        subject_group=subject_group,  # type: ignore[arg-type]
         source=source,
         **ints,  # type: ignore[arg-type]
     )

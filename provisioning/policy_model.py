@@ -91,6 +91,8 @@ class Policy:
     ossc_destruction_days: int
     software: tuple[SoftwarePackage, ...]
     file_subjects: tuple[str, ...]
+    #: Name pattern of a subject's catalogue reader group in AD, e.g. ``DS-{subject}``.
+    subject_group: str
     tariffs: Tariffs
     #: Invoices go out after each calendar quarter (months per invoice period).
     invoice_period_months: int

@@ -151,8 +151,10 @@ def check_workspaces(
 
 
 def check_catalog(snap: tv.Snapshot, fs_vars: dict, ad: tv.AD, desired: dict) -> None:
-    """Contracted subjects carry read entries of the project's groups; the others none."""
+    """Each subject carries one read entry, for its reader group, in which the groups of the
+    projects contracting it are nested (and no other project's); no project gid on any."""
     catalog = fs_vars["tre_catalog_root"]
+    readers = desired.get("subjects") or {}
     for subject in catalog_subjects(desired):
         directory = f"{catalog}/{subject}"
         sample = f"{directory}/{subject}.csv"
@@ -162,18 +164,24 @@ def check_catalog(snap: tv.Snapshot, fs_vars: dict, ad: tv.AD, desired: dict) ->
                 f"{path} is open to others"
             )
         dir_acl, file_acl = snap.acl[directory], snap.acl[sample]
+        if subject in readers:
+            reader = readers[subject]["group"]
+            gid = ad.number(reader, "gidNumber")
+            assert f"group:{gid}:r-x" in dir_acl, f"{directory}: no read for {reader}"
+            assert f"default:group:{gid}:r-x" in dir_acl, f"{directory}: no default read"
+            assert f"group:{gid}:r--" in file_acl, f"{sample}: no read for {reader}"
+            nested = ad.members(reader)
+        else:
+            nested = set()
         for project in desired["projects"]:
             gids = group_gids(ad, project)
+            stray = sorted(e for e in dir_acl | file_acl for g in gids if f":{g}:" in e)
+            assert not stray, f"{subject}: project {project['project']}'s own entries {stray}"
+            dns = {
+                ad.sam(project["groups"][role]["name"])[0].lower()
+                for role in ("members", "observers")
+            }
             if subject in project["storage"]["file_subjects"]:
-                for gid in gids:
-                    assert f"group:{gid}:r-x" in dir_acl, f"{directory}: no read for {gid}"
-                    assert f"default:group:{gid}:r-x" in dir_acl, (
-                        f"{directory}: no default read for {gid}"
-                    )
-                    assert f"group:{gid}:r--" in file_acl, f"{sample}: no read for {gid}"
+                assert dns <= nested, f"{subject}: project {project['project']} cannot read it"
             else:
-                for gid in gids:
-                    stray = sorted(e for e in dir_acl | file_acl if f":{gid}:" in e)
-                    assert not stray, (
-                        f"{subject} is not contracted by project {project['project']}: {stray}"
-                    )
+                assert not dns & nested, f"{subject} is not contracted by {project['project']}"

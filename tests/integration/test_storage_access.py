@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ldap3 import SUBTREE
+from ldap3.utils.conv import escape_filter_chars
 
 from tests.integration.conftest import TODAY
 from tests.integration.helpers import EXAMPLES, ad_objects, tre_json, write_contract
@@ -14,11 +16,26 @@ from tests.integration.helpers import EXAMPLES, ad_objects, tre_json, write_cont
 pytestmark = pytest.mark.lab
 
 
+def resolved_groups(conn, base_dn: str, dn: str) -> list[int]:
+    """The account's groups as the file server's resolver gives them (docs/storage.md:
+    sssd's AD provider expands nesting): every group holding it, directly or through nested
+    groups (LDAP_MATCHING_RULE_IN_CHAIN), by gidNumber."""
+    conn.search(
+        base_dn,
+        f"(&(objectClass=group)(member:1.2.840.113556.1.4.1941:={escape_filter_chars(dn)}))",
+        SUBTREE,
+        attributes=["gidNumber"],
+    )
+    return sorted(int(e.gidNumber.value) for e in conn.entries if e.gidNumber.value)
+
+
 def as_person(obj: dict, *cmd: str) -> subprocess.CompletedProcess:
-    """Run a command as a local user carrying the account's uidNumber/gidNumber only."""
+    """Run a command as the person: uidNumber, gidNumber and the groups AD resolves."""
     uid, gid = int(obj["uidNumber"]), int(obj["gidNumber"])
+    groups = obj.get("groups") or []
+    extra = [f"--groups={','.join(map(str, groups))}"] if groups else ["--clear-groups"]
     return subprocess.run(
-        ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", *cmd],
+        ["setpriv", f"--reuid={uid}", f"--regid={gid}", *extra, *cmd],
         capture_output=True,
         text=True,
     )
@@ -26,7 +43,12 @@ def as_person(obj: dict, *cmd: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def people(applied):
-    return ad_objects(applied["conn"], applied["v"]["tre_ad_projects_ou"])
+    conn, v = applied["conn"], applied["v"]
+    objects = ad_objects(conn, v["tre_ad_projects_ou"])
+    for obj in objects.values():
+        if obj.get("uidNumber"):
+            obj["groups"] = resolved_groups(conn, v["tre_ad_base_dn"], obj["dn"])
+    return objects
 
 
 def test_contracted_subject_readable_other_refused(applied, people):
@@ -38,6 +60,31 @@ def test_contracted_subject_readable_other_refused(applied, people):
     assert ok.returncode == 0 and ok.stdout, ok.stderr
     refused = as_person(researcher, "cat", str(other))
     assert refused.returncode != 0 and "Permission denied" in refused.stderr
+    # the access is the reader group's: the project's own gids alone do not read it
+    own_only = as_person(dict(researcher, groups=[]), "cat", str(granted))
+    assert own_only.returncode != 0 and "Permission denied" in own_only.stderr
+    reader = people["DS-GBAPERSOONTAB"]
+    assert int(reader["gidNumber"]) in researcher["groups"]
+
+
+def test_observer_reads_the_subject_through_the_observers_group(applied, people):
+    catalog = Path(applied["v"]["tre_catalog_root"])
+    observer = people["p9002.asmit"]  # project 9002 reads SPOLISBUS
+    granted = next((catalog / "SPOLISBUS").glob("*.csv"))
+    assert as_person(observer, "cat", str(granted)).returncode == 0
+    write = as_person(observer, "sh", "-c", f"echo x >> {granted}")
+    assert write.returncode != 0 and "Permission denied" in write.stderr
+
+
+def test_the_subject_acl_has_one_entry_for_its_reader_group(applied, people):
+    """Issue 17: the ACL does not grow with projects: one named group, the reader group."""
+    catalog = Path(applied["v"]["tre_catalog_root"]) / "GBAPERSOONTAB"
+    acl = subprocess.run(["getfacl", "-n", "-p", str(catalog)], capture_output=True, text=True)
+    named = [ln for ln in acl.stdout.splitlines() if ln.startswith("group:") and ln.split(":")[1]]
+    reader = int(people["DS-GBAPERSOONTAB"]["gidNumber"])
+    project_gids = {int(o["gidNumber"]) for n, o in people.items() if n.startswith("p900")}
+    assert f"group:{reader}:r-x" in named
+    assert not [ln for ln in named if int(ln.split(":")[1]) in project_gids]
 
 
 def test_members_write_observers_only_read(applied, people):

@@ -8,7 +8,6 @@ Projects 7630-7632 (copies of example 9001), cleaned at the start and at the end
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -100,7 +99,8 @@ def test_symlinked_export_refuses_one_project_and_applies_the_other(lab_inventor
 
 def test_fresh_state_never_revokes_a_subject_the_acls_show(lab_inventory, tmp_path):
     """Item 14: a contract revision without a granted subject, planned with a fresh state
-    store (so no revision check can see the removal), is refused from what the ACLs show."""
+    store (so no revision check can see the removal), is refused from what AD shows: the
+    project's groups in the subject's reader group (issue 17; before, the ACLs)."""
     v = lab_vars()
     nr = "7632"
     _clean(v, (nr,))
@@ -115,16 +115,17 @@ def test_fresh_state_never_revokes_a_subject_the_acls_show(lab_inventory, tmp_pa
         tre("apply", str(first), "--today", TODAY, "--yes", env=old)
         plan = tre("plan", str(second), "--today", TODAY, env=fresh, check=False)
         assert plan.returncode == 1, plan.stderr
-        subject = Path(v["tre_catalog_root"]) / removed
-        assert [ln for ln in plan.stderr.splitlines() if nr in ln] == [
-            f"unsafe: project {nr}: subject {removed} is granted on the file system but not in "
-            "the contract; subjects are never removed; left unchanged"
-        ]
+        lines = [ln for ln in plan.stderr.splitlines() if nr in ln]
+        assert len(lines) == 1 and lines[0].endswith(
+            f"project {nr}: subject {removed} is granted in AD (DS-{removed}) but not in the "
+            "contract; subjects are never removed"
+        ), plan.stderr
         assert "revoke" not in plan.stdout
         applied = tre("apply", str(second), "--today", TODAY, "--yes", env=fresh, check=False)
         assert applied.returncode == 1, applied.stderr
-        acl = subprocess.run(["getfacl", "-n", "-p", str(subject)], capture_output=True, text=True)
-        members = ad_objects(ad_connection(v), v["tre_ad_projects_ou"])[f"p{nr}-members"]
-        assert f"group:{members['gidNumber']}:r-x" in acl.stdout  # still granted
+        objects = ad_objects(ad_connection(v), v["tre_ad_projects_ou"])
+        reader = objects[f"DS-{removed}"]
+        members = objects[f"p{nr}-members"]
+        assert members["dn"].lower() in [m.lower() for m in reader["member"]]  # still granted
     finally:
         _clean(v, (nr,))

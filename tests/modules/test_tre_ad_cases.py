@@ -17,6 +17,9 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
     Index,
     Settings,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_subjects import (
+    revocation_problems,
+)
 
 CASES = sorted((Path(__file__).parent / "ad_cases").glob("*.yaml"))
 PROJECTS_OU = "OU=Projects,DC=lab,DC=example,DC=org"
@@ -55,11 +58,13 @@ def full_desired(case: dict[str, Any]) -> dict[str, Any]:
                 "title": p.get("title", f"Project {nr}"),
                 "groups": {r: {"name": f"p{nr}-{r}"} for r in ("members", "observers")},
                 "accounts": accounts,
+                **({"storage": p["storage"]} if "storage" in p else {}),
             }
         )
     return {
         "projects": projects,
         "software": d.get("software", {}),
+        "subjects": d.get("subjects", {}),
         "identities": d.get("identities", {}),
     }
 
@@ -79,7 +84,11 @@ def index_of(case: dict[str, Any]) -> Index:
 def test_ad_planner_case(path: Path):
     case = yaml.safe_load(path.read_text())
     desired, index = full_desired(case), index_of(case)
-    problems = owner_problems(desired, index) + number_problems(desired, index, ID_MIN)
+    problems = (
+        owner_problems(desired, index)
+        + number_problems(desired, index, ID_MIN)
+        + revocation_problems(desired, index)
+    )
     expected_problems = case.get("problems") or []
     assert len(problems) == len(expected_problems), problems
     for got, want in zip(problems, expected_problems, strict=True):

@@ -27,8 +27,19 @@ IDS = {
         "p6101.bob": {"uid": BOB[0], "gid": BOB[1]},
         "p6101.carol": {"uid": 600013, "gid": MEMBERS},
     },
-    "groups": {"p6101-members": MEMBERS, "p6101-observers": OBSERVERS},
+    "groups": {
+        "p6101-members": MEMBERS,
+        "p6101-observers": OBSERVERS,
+        "DS-TESTA": 600121,  # the reader groups of the two test subjects (issue 17)
+        "DS-TESTB": 600122,
+    },
 }
+READERS = ("DS-TESTA", "DS-TESTB")
+
+
+def reader_gids(env: Env, granted: list[str]) -> tuple[int, ...]:
+    """The groups AD's nesting gives the project's people: the readers of granted subjects."""
+    return tuple(IDS["groups"][READERS[env.subjects.index(s)]] for s in granted)
 
 
 def desired(
@@ -61,6 +72,10 @@ def desired(
                 },
             }
         ],
+        "subjects": {
+            subject: {"group": READERS[i], "projects": ["6101"] if subject in subjects else []}
+            for i, subject in enumerate(contract)
+        },
     }
 
 
@@ -119,15 +134,29 @@ def env(request) -> Env:
         environment = Env(str(inv.path), roots, subjects)
     # a foreign project's entry on the first subject: must survive every run of ours
     first = f"{environment.catalog}/{environment.subjects[0]}"
+    _drop_readers(environment)
     subprocess.run(["setfacl", "-m", f"g:{FOREIGN}:r-x", first], check=True)
     yield environment
     environment.run([])  # revoke our gids from every subject
+    _drop_readers(environment)
     subprocess.run(["setfacl", "-x", f"g:{FOREIGN}", first], check=False)
     for path in (
         environment.project,
         *(f"{environment.roots['tre_workspaces_root']}/{sam}" for sam in IDS["accounts"]),
     ):
         subprocess.run(["btrfs", "subvolume", "delete", path], capture_output=True, check=False)
+
+
+def _drop_readers(env: Env) -> None:
+    """The test reader groups' entries off the lab's subjects (before and after the module)."""
+    for subject in env.subjects:
+        for reader in READERS:
+            gid = IDS["groups"][reader]
+            subprocess.run(
+                ["setfacl", "-R", "-x", f"g:{gid},d:g:{gid}", f"{env.catalog}/{subject}"],
+                capture_output=True,
+                check=False,
+            )
 
 
 def _getfacl(path: str) -> str:
@@ -150,16 +179,21 @@ def test_check_apply_idempotent(env: Env) -> None:
     assert status == "successful" and not result["changed"] and result["changes"] == []
     assert f"group:{MEMBERS}:rwx" in _getfacl(env.project)
     assert f"default:group:{OBSERVERS}:r-x" in _getfacl(f"{env.project}/export")
+    for subject, reader in zip(env.subjects, READERS, strict=True):  # one entry per subject
+        acl = _getfacl(f"{env.catalog}/{subject}")
+        assert f"group:{IDS['groups'][reader]}:r-x" in acl and f"group:{MEMBERS}:" not in acl
 
 
 def test_researcher_and_observer_access(env: Env) -> None:
     contracted, other = (f"{env.catalog}/{s}" for s in env.subjects)
+    readers = reader_gids(env, env.subjects[:1])
     for who in (ALICE, BOB):
-        rc, err = run_as(*who, "ls", contracted)
+        rc, err = run_as(*who, "ls", contracted, groups=readers)
         assert rc == 0, err
     readme = next(p for p in sorted(Path(contracted).iterdir()) if p.is_file())
-    assert run_as(*ALICE, "cat", str(readme))[0] == 0
-    rc, err = run_as(*ALICE, "ls", other)
+    assert run_as(*ALICE, "cat", str(readme), groups=readers)[0] == 0
+    assert run_as(*ALICE, "cat", str(readme))[0] != 0  # not through the project's own gid
+    rc, err = run_as(*ALICE, "ls", other, groups=readers)
     assert rc != 0 and "Permission denied" in err
     rc, err = run_as(*ALICE, "sh", "-c", f"echo result > {env.project}/export/table.csv")
     assert rc == 0, err
@@ -209,17 +243,34 @@ def test_lowering_under_usage_warns_then_refuses_unless_forced(env: Env) -> None
     assert status == "successful"
 
 
-def test_subject_change_revokes_only_this_runs_gids(env: Env) -> None:
+def test_subject_change_is_membership_not_acl(env: Env) -> None:
+    """Issue 17: which projects read a subject is AD membership; the ACLs do not change."""
     first, second = env.subjects
     status, result = env.run([second])
     assert status == "successful", result.get("msg")
-    ops = {(c["op"], c["name"]) for c in result["changes"] if c["kind"] == "catalog_acl"}
-    assert ops == {("revoke", first), ("grant", second)}
+    assert [c for c in result["changes"] if c["kind"] == "catalog_acl"] == []
     acl = _getfacl(f"{env.catalog}/{first}")
     assert f"group:{MEMBERS}:" not in acl and f"group:{FOREIGN}:r-x" in acl
-    rc, err = run_as(*ALICE, "ls", f"{env.catalog}/{first}")
+    readers = reader_gids(env, [second])
+    rc, err = run_as(*ALICE, "ls", f"{env.catalog}/{first}", groups=readers)
     assert rc != 0 and "Permission denied" in err
-    assert run_as(*ALICE, "ls", f"{env.catalog}/{second}")[0] == 0
+    assert run_as(*ALICE, "ls", f"{env.catalog}/{second}", groups=readers)[0] == 0
+
+
+def test_per_project_entries_migrate_to_the_reader_entry(env: Env) -> None:
+    """Issue 17: entries of the model before reader groups go in one write, readers stay."""
+    first = f"{env.catalog}/{env.subjects[0]}"
+    subprocess.run(["setfacl", "-m", f"g:{MEMBERS}:r-x,d:g:{MEMBERS}:r-x", first], check=True)
+    status, result = env.run(env.subjects[:1], check=True)
+    assert status == "successful"
+    ops = [
+        (c["project"], c["op"], c["name"]) for c in result["changes"] if c["kind"] == "catalog_acl"
+    ]
+    assert ops == [("6101", "update", env.subjects[0])]
+    status, result = env.run(env.subjects[:1])
+    assert status == "successful", result.get("msg")
+    acl = _getfacl(first)
+    assert f"group:{MEMBERS}:" not in acl and f"group:{IDS['groups'][READERS[0]]}:r-x" in acl
 
 
 def test_a_failing_path_fails_only_its_step_and_reports_the_changes_applied(env: Env) -> None:

@@ -44,13 +44,15 @@ def run_playbook(
         return runner.status, result, elapsed
 
 
-def run_as(uid: int, gid: int, *argv: str) -> tuple[int, str]:
-    """Run a command as a local user carrying only ``uid``/``gid`` (no name service needed);
-    returns (exit code, stderr)."""
+def run_as(uid: int, gid: int, *argv: str, groups: tuple[int, ...] = ()) -> tuple[int, str]:
+    """Run a command as a local user carrying only ``uid``/``gid`` and the supplementary
+    ``groups`` a resolver would give it (no name service needed); returns (exit code, stderr).
+    """
     import subprocess
 
+    extra = [f"--groups={','.join(map(str, groups))}"] if groups else ["--clear-groups"]
     proc = subprocess.run(
-        ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--", *argv],
+        ["setpriv", f"--reuid={uid}", f"--regid={gid}", *extra, "--", *argv],
         capture_output=True,
         text=True,
         check=False,

@@ -35,6 +35,11 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
     rdn_value,
     report,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_subjects import (
+    reader_dn,
+    subjects_ou,
+    wanted_readers,
+)
 
 ROLES = (("members", "researchers"), ("observers", "observers (read-only)"))
 
@@ -52,6 +57,9 @@ def desired_objects(desired: dict, index: Index) -> list[tuple[str, str, str, st
     for pkg in sorted(desired.get("software") or {}):
         name = desired["software"][pkg]["group"]
         groups.append(("group", name, group_dn(s, None, name), None))
+    for subject in sorted(desired.get("subjects") or {}):
+        name = desired["subjects"][subject]["group"]
+        groups.append(("group", name, reader_dn(index, name), None))
     return groups + accounts
 
 
@@ -157,6 +165,19 @@ class Planner:
             g, m = self._seats(self.desired["software"][pkg])
             groups.extend(g)
             members.extend(m)
+        ous.extend(self._subjects_ou())
+        for subject in sorted(self.desired.get("subjects") or {}):
+            name = self.desired["subjects"][subject]["group"]
+            g, m = self._group(
+                None,
+                name,
+                reader_dn(self.index, name),
+                f"Catalogue readers of {subject}",
+                wanted_readers(self.desired, self.index, subject),
+                None,
+            )
+            groups.extend(g)
+            members.extend(m)
         for p in self.desired.get("projects", []):
             accounts.extend(self._accounts(p))
         ids = {"accounts": self.uids, "groups": self.gids}
@@ -254,6 +275,12 @@ class Planner:
             report(owner, op, "group", name, dn, **{key: {"member": sorted(names)}})
             for owner, names in by_project.items()
         ]
+
+    def _subjects_ou(self) -> list[Write]:
+        dn = subjects_ou(self.s.projects_ou)
+        if not self.desired.get("subjects") or self.index.get(dn) is not None:
+            return []
+        return [self._add(None, "ou", dn, OU_CLASSES, {"description": "Catalogue readers"})]
 
     def _seats(self, sw: dict) -> tuple[list, list]:
         name = sw["group"]

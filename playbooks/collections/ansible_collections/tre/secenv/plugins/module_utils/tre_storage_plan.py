@@ -314,7 +314,13 @@ def _plan_project(plan: Plan, spec: ProjectSpec, layout: Layout, actual: Actual,
         )  # fmt: skip
 
 
-def plan_projects(specs: list[ProjectSpec], layout: Layout, actual: Actual, force: bool) -> Plan:
+def plan_projects(
+    specs: list[ProjectSpec],
+    layout: Layout,
+    actual: Actual,
+    force: bool,
+    readers: dict[str, tuple[str, int | None]] | None = None,
+) -> Plan:
     """The plan of every safe project; unsafe ones are only listed in ``plan.unsafe``.
 
     Each project is planned on its own and kept only when nothing in it is unsafe, so one
@@ -332,5 +338,5 @@ def plan_projects(specs: list[ProjectSpec], layout: Layout, actual: Actual, forc
             continue
         plan.merge(part)
         safe.append(spec)
-    plan_catalog(plan, safe, layout, actual)
+    plan_catalog(plan, safe, layout, actual, readers)
     return plan

@@ -147,6 +147,9 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_identity import 
     owner_problems,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import Index
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_subjects import (
+    revocation_problems,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import summary, validate
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ldap import (
@@ -205,6 +208,7 @@ def reconcile(module: AnsibleModule) -> dict:
             clashes(desired, index, found)
             + owner_problems(desired, index)
             + number_problems(desired, index, p["id_min"])
+            + revocation_problems(desired, index)
         )
         if problems:
             fail(

@@ -146,6 +146,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import ISOLATE, execute
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
+from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_catalog import reader_groups
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_ops import plan_steps
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_plan import (
     Actual,
@@ -264,7 +265,8 @@ def run_module() -> None:
         backend = get_backend(params["quota_backend"], lambda argv: module.run_command(argv))
         actual = _read_actual(specs, layout, backend, found_unsafe)
         specs = _without(specs, found_unsafe)
-        plan = plan_projects(specs, layout, actual, params["force"])
+        readers = reader_groups(params["desired"], params["ids"])
+        plan = plan_projects(specs, layout, actual, params["force"], readers)
         found_unsafe.extend(plan.unsafe)
         specs = _without(specs, found_unsafe)
     except (ValueError, RuntimeError, OSError) as exc:
