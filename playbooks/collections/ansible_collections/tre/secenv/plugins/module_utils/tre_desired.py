@@ -19,7 +19,7 @@ pre-Windows 2000 logon name limit of AD):
   group ends in ``-`` and three lower-case hash characters): letters, digits and ``-``, no
   ``.`` and no ``_`` (``GROUP_RE``).
 
-The patterns shared with the controller (project, subject, package, person id, e-mail) have
+The patterns shared with the controller (project, subject, person id, e-mail) have
 the values of ``provisioning/ids.py``: the collection keeps its own copy because modules run
 without the ``tre`` package; tests/modules/test_tre_desired.py checks that they agree.
 
@@ -37,7 +37,6 @@ OU_NAME_RE = re.compile(r"^P[1-9][0-9]{0,7}\Z")
 ACCOUNT_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,19}\Z")
 GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}\Z")
 SUBJECT_RE = re.compile(r"^[A-Z][A-Z0-9]{1,39}\Z")
-PACKAGE_RE = re.compile(r"^[A-Z][A-Z0-9]{1,15}\Z")
 PERSON_RE = re.compile(r"^[a-z][a-z0-9]{1,15}\Z")
 REVISION_RE = re.compile(r"^[0-9a-f]{16,64}\Z")
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
@@ -186,12 +185,11 @@ def _software_problems(software: object) -> list[str]:
     errors = []
     for pkg, sw in (software or {}).items():
         if (
-            not matches(PACKAGE_RE, pkg)
-            or not isinstance(sw, dict)
+            not isinstance(sw, dict)
             or not matches(GROUP_RE, sw.get("group", ""))
             or not isinstance(sw.get("seats"), int)
         ):
-            errors.append(f"software {pkg!r}: bad package, group name or seats")
+            errors.append(f"software {pkg!r}: bad group name or seats")
             continue
         if not all(matches(ACCOUNT_RE, m) for m in sw.get("members") or []):
             errors.append(f"software {pkg}: bad member name")
