@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 
-import pytest
 from ansible_collections.tre.secenv.plugins.module_utils import tre_ad_diff as d
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
     NEVER,
@@ -18,7 +17,6 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
     filetime,
     filetime_text,
     norm_dn,
-    validate,
 )
 
 BASE = "DC=lab,DC=example,DC=org"
@@ -372,29 +370,6 @@ def test_several_projects_keep_to_themselves():
     run(ad, two)
     writes, _, _ = run(ad, desired())  # a run of 7001 alone leaves 7002 alone
     assert writes == []
-
-
-@pytest.mark.parametrize(
-    "mutate, message",
-    [
-        (lambda w: w["projects"][0].update(project="07001"), "bad project number"),
-        (lambda w: w["projects"][0].update(ou="P7002"), "bad project number"),
-        (lambda w: w["projects"][0]["accounts"][0].update(sam="x" * 21), "bad sAMAccountName"),
-        (lambda w: w["projects"][0]["accounts"][0].update(sam="a,b"), "bad sAMAccountName"),
-        (lambda w: w["projects"][0]["accounts"][1].update(sam="p7001.JAN"), "appears twice"),
-        (lambda w: w["projects"][0]["accounts"][0].update(group="admins"), "members or observers"),
-        (lambda w: w["projects"][0]["accounts"][0].update(expires="soon"), "not an ISO date"),
-        (lambda w: w["projects"][0]["groups"]["members"].update(name="a*"), "bad members group"),
-    ],
-)
-def test_validate_rejects_unsafe_names(mutate, message):
-    want = desired()
-    mutate(want)
-    assert any(message in e for e in validate(want))
-
-
-def test_validate_accepts_the_documented_example():
-    assert validate(desired(software=software(["p7001.jan"]))) == []
 
 
 def test_filetime_conversions():

@@ -126,3 +126,28 @@ def test_a_failed_group_write_leaves_no_enabled_account_without_its_groups(tmp_p
     assert ops[-1] == ("disable", "account", "p1.ann")
     assert conn.modified[-1][0].startswith("CN=p1.ann,")
     assert conn.modified[-1][1]["userAccountControl"][0][1] == [0x202]
+
+
+def test_the_rollback_goes_through_the_journal_like_every_write(tmp_path):
+    """tre_ad on the one executor: each write is an intent before and done after it; the
+    failed group add stays an intent; the disabling rollback is journaled intent + done."""
+    import json
+
+    from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
+
+    d = desired("1", {"p1.ann": "ann"})
+    writes, _, _ = plan(
+        d, Index([], S), {"group:p1-members": 1, "group:p1-observers": 2, "account:p1.ann": 3}
+    )
+    journal = Journal(str(tmp_path / "journal" / "ad.jsonl"))
+    with pytest.raises(ApplyError) as err:
+        apply_writes(GroupAddFails(), writes, str(tmp_path / "pw"), "svc", {}, journal)
+    journal.close()
+    lines = [json.loads(x) for x in (tmp_path / "journal" / "ad.jsonl").read_text().splitlines()]
+    done = [(x["op"], x["name"]) for x in lines if x["journal"] == "done"]
+    assert done == [(r["op"], r["name"]) for r in err.value.applied]  # the ledger's truth
+    assert done[-1] == ("disable", "p1.ann")
+    intents = [(x["op"], x["name"]) for x in lines if x["journal"] == "intent"]
+    failed = [i for i in intents if i not in done]
+    assert failed and all(op in ("create", "add_members") for op, _name in failed)
+    assert str(err.value).startswith("insufficient rights: svc may not")

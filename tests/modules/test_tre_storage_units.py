@@ -168,7 +168,7 @@ def desired(**storage) -> dict:
                     "members": {"name": "p6001-members"},
                     "observers": {"name": "p6001-obs"},
                 },
-                "accounts": [{"sam": "p6001.alice"}],
+                "accounts": [{"sam": "p6001.alice", "group": "members"}],
                 "storage": {
                     "quota_bytes": 100,
                     "workspace_quota_bytes": 10,

@@ -135,27 +135,25 @@ def test_contract_field_with_a_control_character_is_refused(
 
 
 def _module_utils_patterns() -> list[tuple[str, re.Pattern[str], str]]:
-    """Every identifier pattern of the collection's module_utils, with a valid sample."""
+    """Every identifier pattern of the collection's module_utils (one set, tre_desired),
+    with a valid sample."""
     from ansible_collections.tre.secenv.plugins.module_utils import (
-        tre_ad_model,
+        tre_desired,
         tre_ossc_manifest,
-        tre_storage_spec,
     )
 
     return [
-        ("ad SAM_RE", tre_ad_model.SAM_RE, "p9001.mbakker"),
-        ("ad PROJECT_RE", tre_ad_model.PROJECT_RE, "9001"),
-        ("ad OU_NAME_RE", tre_ad_model.OU_NAME_RE, "P9001"),
-        ("ossc PROJECT_RE", tre_ossc_manifest.PROJECT_RE, "9001"),
-        ("ossc PERSON_RE", tre_ossc_manifest.PERSON_RE, "mbakker"),
-        ("ossc REVISION_RE", tre_ossc_manifest.REVISION_RE, "0123456789abcdef"),
-        ("ossc DATE_RE", tre_ossc_manifest.DATE_RE, "2026-03-01"),
-        ("ossc EMAIL_RE", tre_ossc_manifest.EMAIL_RE, "m.bakker@eur.nl"),
+        ("ACCOUNT_RE", tre_desired.ACCOUNT_RE, "p9001.mbakker"),
+        ("GROUP_RE", tre_desired.GROUP_RE, "p9001-members"),
+        ("GROUP_RE seat", tre_desired.GROUP_RE, "SW-SAS"),
+        ("PROJECT_RE", tre_desired.PROJECT_RE, "9001"),
+        ("OU_NAME_RE", tre_desired.OU_NAME_RE, "P9001"),
+        ("SUBJECT_RE", tre_desired.SUBJECT_RE, "GBAPERSOONTAB"),
+        ("PERSON_RE", tre_desired.PERSON_RE, "mbakker"),
+        ("REVISION_RE", tre_desired.REVISION_RE, "0123456789abcdef"),
+        ("DATE_RE", tre_desired.DATE_RE, "2026-03-01"),
+        ("EMAIL_RE", tre_desired.EMAIL_RE, "m.bakker@eur.nl"),
         ("ossc INBOX_RE", tre_ossc_manifest.INBOX_RE, "inbox/p9001"),
-        ("storage PROJECT_RE", tre_storage_spec.PROJECT_RE, "9001"),
-        ("storage SAM_RE", tre_storage_spec.SAM_RE, "p9001.mbakker"),
-        ("storage SUBJECT_RE", tre_storage_spec.SUBJECT_RE, "GBAPERSOONTAB"),
-        ("storage GROUP_RE", tre_storage_spec.GROUP_RE, "p9001-members"),
     ]
 
 
@@ -170,11 +168,11 @@ def test_module_utils_patterns_refuse_a_trailing_control_character(bad: str) -> 
 @pytest.mark.parametrize("bad", ["\n", "\x00"])
 def test_module_utils_checks_refuse_a_trailing_newline(bad: str) -> None:
     from ansible_collections.tre.secenv.plugins.module_utils import (
+        tre_desired,
         tre_ossc_manifest,
-        tre_storage_spec,
     )
 
-    with pytest.raises(tre_storage_spec.SpecError):
-        tre_storage_spec._check(tre_storage_spec.PROJECT_RE, "9001" + bad, "project number")
+    assert tre_desired.validate({"projects": [{"project": "9001" + bad}]})
+    assert not tre_desired.matches(tre_desired.EMAIL_RE, "a@b.nl" + bad)
     with pytest.raises(tre_ossc_manifest.ManifestError):
-        tre_ossc_manifest._check(tre_ossc_manifest.EMAIL_RE, "a@b.nl" + bad, "email")
+        tre_ossc_manifest.remote_dir("inbox" + bad, "inbox")

@@ -13,6 +13,7 @@ import re
 import secrets
 import tempfile
 import time
+from collections.abc import Callable
 
 try:
     import ldap3
@@ -27,6 +28,12 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
     Settings,
     Write,
     report,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import (
+    STOP,
+    OperationError,
+    Step,
+    execute,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ldap import (
@@ -146,31 +153,49 @@ def apply_writes(
 ) -> list[dict]:
     """Apply ``writes`` in order; return their reports, or raise ApplyError at the first failure.
 
-    Each write's reports also go to ``journal`` as soon as the write is done.
+    One step per write through ``tre_executor.execute`` (policy STOP: the journal gets each
+    write's reports as intent before it and as done after it). After a failed LDAP write the
+    accounts this run enabled without their groups are disabled again (``_disable_orphans``).
 
     ``names`` maps a new account's sAMAccountName to its display name (password check).
     """
-    applied: list[dict] = []
-    for w in writes:
+    steps = [
+        Step(w.reports, [_write(conn, w, password_dir, bind_user, names)], w.dn) for w in writes
+    ]
+    outcome = execute(steps, journal, check_mode=False, on_failure=STOP)
+    if outcome.ok:
+        return outcome.applied
+    failure = outcome.failures[0]
+    applied = outcome.applied
+    if failure.error.rollback:
+        applied.extend(_disable_orphans(conn, applied, outcome.remaining, journal))
+    raise ApplyError(failure.message, applied)
+
+
+def _write(
+    conn, w: Write, password_dir: str | None, bind_user: str, names: dict[str, str | None]
+) -> Callable[[], None]:
+    """The operation of one write; its failures as OperationError (one line, no attribute)."""
+
+    def run() -> None:
         password_file = None
-        if journal is not None:
-            journal.intent(w.reports)
         try:
             if w.op == "add":
                 attrs = dict(w.attrs)
                 if w.new_account:
                     project, sam = w.new_account
                     if not password_dir:
-                        raise ApplyError(
-                            f"initial_password_dir is required to create account {sam}", applied
+                        raise OperationError(
+                            f"initial_password_dir is required to create account {sam}",
+                            rollback=False,
                         )
                     password = new_password(sam, names.get(sam))
                     try:
                         password_file = write_password_file(password_dir, project, sam, password)
                     except OSError as e:
-                        raise ApplyError(
+                        raise OperationError(
                             f"cannot write initial password under {password_dir}: {e.strerror}",
-                            applied,
+                            rollback=False,
                         ) from None
                     attrs["unicodePwd"] = f'"{password}"'.encode("utf-16-le")
                     del password
@@ -181,41 +206,39 @@ def apply_writes(
                     for attr, mods in w.attrs.items()
                 }
                 conn.modify(w.dn, changes)
-        except ApplyError:
+        except OperationError:
             raise
         except OSError as e:  # ldap3 socket errors: the add may have happened, keep the file
-            raise ApplyError(f"AD connection lost at {w.dn}: {type(e).__name__}", applied) from None
+            message = f"AD connection lost at {w.dn}: {type(e).__name__}"
+            raise OperationError(message, rollback=False) from None
         except Exception as e:  # ldap3 errors: one line, never the attributes sent
             if password_file and os.path.exists(password_file):
                 os.unlink(password_file)
             verb = "create" if w.op == "add" else "modify"
-            message = operation_message(e, verb, w.dn, bind_user)
-            applied.extend(_disable_orphans(conn, applied, writes[writes.index(w) :], journal))
-            raise ApplyError(message, applied) from None
-        applied.extend(w.reports)
-        if journal is not None:
-            journal.done(w.reports)
-    return applied
+            raise OperationError(operation_message(e, verb, w.dn, bind_user)) from None
+
+    return run
 
 
 def _disable_orphans(
-    conn, applied: list[dict], remaining: list[Write], journal: Journal | None
+    conn, applied: list[dict], remaining: list[Step], journal: Journal | None
 ) -> list[dict]:
     """After a failed write: disable accounts this run enabled whose groups were not written.
 
     An account created (or enabled) enabled earlier in the run, whose membership of a group is
-    still among the ``remaining`` writes, would be an enabled account without its groups; it
-    is disabled again (the next apply adds the membership and enables it). Best effort: a
-    failure here leaves the ledger telling the truth (only what succeeded is reported).
+    still among the ``remaining`` steps (the failed write and those after it), would be an
+    enabled account without its groups; it is disabled again (the next apply adds the
+    membership and enables it). Best effort, one executor step per account, stopping at the
+    first failure: the ledger tells the truth (only what succeeded is reported).
     """
     pending_members = {
         m.lower()
-        for w in remaining
-        for r in w.reports
+        for step in remaining
+        for r in step.changes
         if r.get("op") == "add_members"
         for m in (r.get("after") or {}).get("member", [])
     }
-    undone: list[dict] = []
+    steps: list[Step] = []
     for r in applied:
         if r.get("kind") != "account" or str(r.get("name")).lower() not in pending_members:
             continue
@@ -231,15 +254,15 @@ def _disable_orphans(
             {"userAccountControl": uac},
             {"userAccountControl": uac | UAC_DISABLED, "reason": "its groups were not written"},
         )
+        steps.append(Step([rep], [_disable(conn, r["dn"], uac | UAC_DISABLED)], r["dn"]))
+    return execute(steps, journal, check_mode=False, on_failure=STOP).applied
+
+
+def _disable(conn, dn: str, uac: int) -> Callable[[], None]:
+    def run() -> None:
         try:
-            if journal is not None:
-                journal.intent([rep])
-            conn.modify(
-                r["dn"], {"userAccountControl": [(ldap3.MODIFY_REPLACE, [uac | UAC_DISABLED])]}
-            )
-        except Exception:  # noqa: BLE001 - the first error is the one reported
-            break
-        if journal is not None:
-            journal.done([rep])
-        undone.append(rep)
-    return undone
+            conn.modify(dn, {"userAccountControl": [(ldap3.MODIFY_REPLACE, [uac])]})
+        except Exception:  # noqa: BLE001 - the write's error is the one reported
+            raise OperationError(f"cannot disable {dn}") from None
+
+    return run

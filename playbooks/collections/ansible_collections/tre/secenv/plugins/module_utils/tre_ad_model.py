@@ -25,10 +25,6 @@ ACCOUNT_CLASSES = ["top", "person", "organizationalPerson", "user"]
 GROUP_CLASSES = ["top", "group"]
 OU_CLASSES = ["top", "organizationalUnit"]
 ALLOCATOR_CN = "tre-id-allocator"
-#: sAMAccountName as the desired state builds it: at most 20 characters, no specials.
-SAM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}\Z")
-PROJECT_RE = re.compile(r"^[1-9][0-9]{0,7}\Z")
-OU_NAME_RE = re.compile(r"^P[1-9][0-9]{0,7}\Z")
 
 _EPOCH_1601 = datetime(1601, 1, 1, tzinfo=UTC)
 _DN_SPLIT = re.compile(r"(?<!\\),")
@@ -190,46 +186,3 @@ def report(project, op, kind, name, dn, before=None, after=None) -> dict:
         "before": before,
         "after": after,
     }
-
-
-ROLES = ("members", "observers")
-
-
-def validate(desired: dict) -> list[str]:
-    """Problems with the desired state's shape or names (they end up in DNs and filters)."""
-    errors: list[str] = []
-    seen: set[str] = set()
-    for p in desired.get("projects", []):
-        project = str(p.get("project", ""))
-        if (
-            not PROJECT_RE.fullmatch(project)
-            or p.get("ou") != f"P{project}"
-            or not OU_NAME_RE.fullmatch(p.get("ou") or "")
-        ):
-            errors.append(f"project {project!r}: bad project number or ou {p.get('ou')!r}")
-            continue
-        for role in ROLES:
-            name = (p.get("groups", {}).get(role) or {}).get("name", "")
-            if not SAM_RE.fullmatch(name):
-                errors.append(f"project {project}: bad {role} group name {name!r}")
-        for a in p.get("accounts", []):
-            sam = a.get("sam", "")
-            if not SAM_RE.fullmatch(sam):
-                errors.append(f"project {project}: bad sAMAccountName {sam!r}")
-            elif sam.lower() in seen:
-                errors.append(f"project {project}: sAMAccountName {sam} appears twice")
-            seen.add(sam.lower())
-            if a.get("group") not in ("members", "observers"):
-                errors.append(f"{sam}: group must be members or observers")
-            try:
-                if a.get("expires"):
-                    date.fromisoformat(a["expires"])
-            except (TypeError, ValueError):
-                errors.append(f"{sam}: expires {a.get('expires')!r} is not an ISO date")
-    for subject, entry in (desired.get("subjects") or {}).items():
-        if not SAM_RE.fullmatch((entry or {}).get("group") or ""):
-            errors.append(f"subject {subject!r}: bad reader group name")
-    for pkg, sw in (desired.get("software") or {}).items():
-        if not SAM_RE.fullmatch(sw.get("group", "")) or not isinstance(sw.get("seats"), int):
-            errors.append(f"software {pkg}: bad group name or seats")
-    return errors

@@ -17,16 +17,13 @@ import json
 import posixpath
 import re
 
-FORMAT = "tre-ossc-handoff/1"
-PROJECT_RE = re.compile(r"^[1-9][0-9]{0,7}\Z")
-PERSON_RE = re.compile(r"^[a-z][a-z0-9]{1,15}\Z")
-REVISION_RE = re.compile(r"^[0-9a-f]{16,64}\Z")
-DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-EMAIL_RE = re.compile(
-    r"^[^@\s\x00-\x1f\x7f-\x9f\"<>,;:()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}"
-    r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+\Z"
+from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
+    PROJECT_RE,
+    matches,
+    ossc_problems,
 )
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+FORMAT = "tre-ossc-handoff/1"
 INBOX_RE = re.compile(r"^[A-Za-z0-9_./-]{1,200}\Z")
 
 
@@ -40,49 +37,31 @@ def _check(pattern: re.Pattern, value: object, what: str) -> str:
     return value
 
 
-def _text(value: object, what: str) -> str:
-    if (
-        not isinstance(value, str)
-        or not value.strip()
-        or _CONTROL.search(value)
-        or len(value) > 200
-    ):
-        raise ManifestError(f"invalid {what}")
-    return value
-
-
 def build_body(project: dict) -> dict:
-    """The manifest body of one desired-state project that has ``ossc``."""
-    number = _check(PROJECT_RE, str(project.get("project")), "project number")
-    ossc = project.get("ossc") or {}
-    researchers = []
-    for person in ossc.get("researchers") or []:
-        researchers.append(
-            {
-                "id": _check(PERSON_RE, person.get("person"), f"researcher id in P{number}"),
-                "name": _text(person.get("name"), f"researcher name in P{number}"),
-                "email": _check(EMAIL_RE, person.get("email"), f"researcher email in P{number}"),
-            }
-        )
-    if not researchers:
-        raise ManifestError(f"project {number}: ossc has no researchers")
-    body = {
+    """The manifest body of one desired-state project that has ``ossc``.
+
+    Its ``project`` and ``ossc`` are checked by ``tre_desired`` (one validation of the
+    desired state); a problem raises ManifestError with the first line.
+    """
+    number = str(project.get("project"))
+    problems = [] if matches(PROJECT_RE, number) else [f"invalid project number: {number!r}"]
+    problems += ossc_problems(project.get("ossc") or {}, number)
+    if problems:
+        raise ManifestError(problems[0])
+    ossc = project["ossc"]
+    researchers = [
+        {"id": person["person"], "name": person["name"], "email": person["email"]}
+        for person in ossc["researchers"]
+    ]
+    return {
         "format": FORMAT,
         "project": number,
         "purpose": "OSSC",
         "researchers": sorted(researchers, key=lambda r: r["id"]),
-        "period": {
-            "start": _check(DATE_RE, ossc.get("start"), f"ossc start of P{number}"),
-            "end": _check(DATE_RE, ossc.get("end"), f"ossc end of P{number}"),
-        },
-        "destruction_deadline": _check(
-            DATE_RE, ossc.get("destruction_deadline"), f"ossc destruction_deadline of P{number}"
-        ),
-        "contract_revision": _check(
-            REVISION_RE, ossc.get("revision"), f"contract revision of P{number}"
-        ),
+        "period": {"start": ossc["start"], "end": ossc["end"]},
+        "destruction_deadline": ossc["destruction_deadline"],
+        "contract_revision": ossc["revision"],
     }
-    return body
 
 
 def canonical(body: dict) -> bytes:

@@ -22,6 +22,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_acl import (
     parse_perm,
     perm_text,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import GROUP_RE, SUBJECT_RE
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_model import (
     CATALOG,
     RX,
@@ -31,8 +32,6 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_model impor
     gid_text,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_spec import (
-    GROUP_RE,
-    SUBJECT_RE,
     ProjectSpec,
     SpecError,
 )

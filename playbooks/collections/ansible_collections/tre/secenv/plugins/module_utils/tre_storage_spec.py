@@ -9,17 +9,11 @@ plus the catalogue subject trees; quotas come from the backend's single ``read_a
 from __future__ import annotations
 
 import os
-import re
 import stat
 from dataclasses import dataclass, field
 
 from ansible_collections.tre.secenv.plugins.module_utils.tre_acl import Acl, read_acls
-
-PROJECT_RE = re.compile(r"^[1-9][0-9]{0,7}\Z")
-# sAMAccountName as tre builds it; the first character may not be '.' (no '.', '..').
-SAM_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,19}\Z")
-SUBJECT_RE = re.compile(r"^[A-Z][A-Z0-9]{1,39}\Z")
-GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import SUBJECT_RE, validate
 
 #: Folders created inside every project subvolume (see docs/storage.md).
 PROJECT_FOLDERS = ("export", "import", "OtherData")
@@ -92,12 +86,6 @@ def file_type(mode: int) -> str:
     return next((name for test, name in _FILE_TYPES if test(mode)), "not a directory")
 
 
-def _check(pattern: re.Pattern, value: object, what: str) -> str:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise SpecError(f"invalid {what}: {value!r}")
-    return value
-
-
 def _opt_int(value: object, what: str) -> int | None:
     if value is None:
         return None
@@ -106,59 +94,34 @@ def _opt_int(value: object, what: str) -> int | None:
     return value
 
 
-def _size(value: object, what: str) -> int:
-    number = _opt_int(value, what)
-    if not number:
-        raise SpecError(f"invalid {what}: {value!r}")
-    return number
-
-
-def _subjects(values: object, what: str) -> frozenset[str]:
-    if values is None:
-        return frozenset()
-    if not isinstance(values, list):
-        raise SpecError(f"invalid {what}s: not a list")
-    return frozenset(_check(SUBJECT_RE, v, what) for v in values)
-
-
 def normalize(desired: dict, ids: dict) -> list[ProjectSpec]:
-    """Validated project records of the run; unknown ids (check mode, new objects) are None."""
+    """Project records of the run; unknown ids (check mode, new objects) are None.
+
+    The desired state is checked by ``tre_desired.validate`` (every identifier that becomes
+    part of a path: project, group and account names, subjects); added here: the ``ids``.
+    """
+    problems = validate(desired, required=("groups", "storage"))
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise SpecError(f"invalid desired state: {problems[0]}{more}")
     groups = (ids or {}).get("groups") or {}
     accounts_ids = (ids or {}).get("accounts") or {}
     specs = []
     for raw in (desired or {}).get("projects") or []:
-        project = _check(PROJECT_RE, str(raw.get("project")), "project number")
-        names = raw.get("groups") or {}
-        members = _check(
-            GROUP_RE,
-            (names.get("members") or {}).get("name"),
-            f"members group of project {project}",
-        )
-        observers = _check(
-            GROUP_RE,
-            (names.get("observers") or {}).get("name"),
-            f"observers group of project {project}",
-        )
-        storage = raw.get("storage") or {}
-        subjects = tuple(
-            sorted(
-                {
-                    _check(SUBJECT_RE, s, f"file subject of project {project}")
-                    for s in storage.get("file_subjects") or []
-                }
-            )
-        )
+        project = str(raw["project"])
+        members = raw["groups"]["members"]["name"]
+        observers = raw["groups"]["observers"]["name"]
+        storage = raw["storage"]
         accounts = []
         for account in raw.get("accounts") or []:
-            sam = _check(SAM_RE, account.get("sam"), f"account name in project {project}")
+            sam = account["sam"]
             numbers = accounts_ids.get(sam) or {}
-            role = account.get("group")
             accounts.append(
                 AccountSpec(
                     sam,
                     _opt_int(numbers.get("uid"), f"uid of {sam}"),
                     _opt_int(numbers.get("gid"), f"gid of {sam}"),
-                    {"members": members, "observers": observers}.get(role, members),
+                    {"members": members, "observers": observers}[account["group"]],
                 )
             )
         recorded = storage.get("recorded_grants")
@@ -169,26 +132,14 @@ def normalize(desired: dict, ids: dict) -> list[ProjectSpec]:
                 observers=observers,
                 members_gid=_opt_int(groups.get(members), f"gid of {members}"),
                 observers_gid=_opt_int(groups.get(observers), f"gid of {observers}"),
-                quota_bytes=_size(storage.get("quota_bytes"), f"quota_bytes of project {project}"),
-                workspace_quota_bytes=_size(
-                    storage.get("workspace_quota_bytes"),
-                    f"workspace_quota_bytes of project {project}",
-                ),
-                subjects=subjects,
+                quota_bytes=storage["quota_bytes"],
+                workspace_quota_bytes=storage["workspace_quota_bytes"],
+                subjects=tuple(sorted(set(storage.get("file_subjects") or []))),
                 accounts=tuple(accounts),
-                contract_subjects=_subjects(
-                    storage.get("contract_subjects"), f"contract subject of project {project}"
-                ),
-                recorded_grants=None
-                if recorded is None
-                else _subjects(recorded, f"recorded grant of project {project}"),
+                contract_subjects=frozenset(storage.get("contract_subjects") or []),
+                recorded_grants=None if recorded is None else frozenset(recorded),
             )
         )
-    seen = set()
-    for spec in specs:
-        if spec.project in seen:
-            raise SpecError(f"project {spec.project} is listed twice")
-        seen.add(spec.project)
     return specs
 
 

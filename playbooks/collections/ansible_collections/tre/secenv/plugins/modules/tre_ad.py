@@ -146,10 +146,11 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_identity import 
     number_problems,
     owner_problems,
 )
-from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import Index, validate
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import Index
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_subjects import (
     revocation_problems,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import summary, validate
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ldap import (
     LDAP3_IMPORT_ERROR,
@@ -192,15 +193,9 @@ def render_diff(changes: list[dict]) -> dict:
 def reconcile(module: AnsibleModule) -> dict:
     p = module.params
     desired = p["desired"] or {}
-    problems = validate(desired)
+    problems = validate(desired, required=("ou", "groups"))
     if problems:
-        fail(
-            module,
-            msg=f"invalid desired state: {problems[0]}"
-            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-            changed=False,
-            changes=[],
-        )
+        fail(module, msg=summary(problems), changed=False, changes=[])
     password = read_secret(p["bind_password_file"])
     module.no_log_values.add(password)
     conn = connect(p, password)

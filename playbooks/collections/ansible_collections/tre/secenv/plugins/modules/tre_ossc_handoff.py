@@ -100,8 +100,16 @@ manifests:
 
 import posixpath
 import stat
+from collections.abc import Callable
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import summary, validate
+from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import (
+    STOP,
+    OperationError,
+    Step,
+    execute,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ossc_manifest import (
     ManifestError,
@@ -179,6 +187,24 @@ def _upload(sftp, path: str, data: bytes) -> None:
     sftp.posix_rename(tmp, path)
 
 
+def _gateway_error(params: dict, exc: Exception) -> str:
+    cause = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return f"OSSC gateway {params['host']}:{params['port']}: {str(cause).splitlines()[0]}"
+
+
+def _upload_op(sftp, params: dict, path: str, body: dict, result: dict) -> Callable[[], None]:
+    """The operation of one hand-off: upload, then mark the manifest uploaded."""
+
+    def run() -> None:
+        try:
+            _upload(sftp, path, render(body))
+        except (OSError, paramiko.SSHException) as exc:
+            raise OperationError(_gateway_error(params, exc), rollback=False) from None
+        result["manifests"][body["project"]]["uploaded"] = True
+
+    return run
+
+
 def run_module() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -196,8 +222,10 @@ def run_module() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    applied: list[dict] = []
-    result: dict = {"changed": False, "changes": applied, "manifests": {}}
+    result: dict = {"changed": False, "changes": [], "manifests": {}}
+    problems = validate(params["desired"])
+    if problems:
+        module.fail_json(msg=summary(problems), **result)
     try:
         inbox = remote_dir(params["inbox"], "inbox")
         processed = [remote_dir(p, "processed dir") for p in params["processed_dirs"]]
@@ -212,7 +240,7 @@ def run_module() -> None:
         module.exit_json(**result)
     if paramiko is None:
         module.fail_json(msg=missing_required_lib("paramiko"), **result)
-    planned: list[tuple[dict, str, dict]] = []
+    steps: list[Step] = []
     try:
         client = _connect(params)
     except ConnectionError as exc:
@@ -231,42 +259,28 @@ def run_module() -> None:
                 "uploaded": False,
             }
             if not there:
-                planned.append(
-                    (
-                        body,
-                        path,
-                        {
-                            "project": body["project"],
-                            "op": "handoff",
-                            "kind": "ossc",
-                            "name": path,
-                            "path": path,
-                            "before": None,
-                            "after": {
-                                "revision": body["contract_revision"],
-                                "checksum": checksum(body),
-                            },
-                        },
-                    )
-                )
-        if module.check_mode:
-            result["changes"] = [change for _b, _p, change in planned]
-        else:
-            journal = Journal(params["journal"])
-            for body, path, change in planned:
-                journal.intent([change])
-                _upload(sftp, path, render(body))
-                applied.append(change)
-                journal.done([change])
-                result["manifests"][body["project"]]["uploaded"] = True
+                change = {
+                    "project": body["project"],
+                    "op": "handoff",
+                    "kind": "ossc",
+                    "name": path,
+                    "path": path,
+                    "before": None,
+                    "after": {"revision": body["contract_revision"], "checksum": checksum(body)},
+                }
+                upload = _upload_op(sftp, params, path, body, result)
+                steps.append(Step([change], [upload], path))
+        journal = Journal(None if module.check_mode else params["journal"])
+        try:
+            outcome = execute(steps, journal, module.check_mode, on_failure=STOP)
+        finally:
             journal.close()
-    except (OSError, paramiko.SSHException) as exc:
-        result["changed"] = bool(applied)
-        cause = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        module.fail_json(
-            msg=f"OSSC gateway {params['host']}:{params['port']}: {str(cause).splitlines()[0]}",
-            **result,
-        )
+        result["changes"] = outcome.applied
+        if not outcome.ok:
+            result["changed"] = bool(outcome.applied)
+            module.fail_json(msg=outcome.message("manifests"), **result)
+    except (OSError, paramiko.SSHException) as exc:  # reading the inbox
+        module.fail_json(msg=_gateway_error(params, exc), **result)
     finally:
         client.close()
     result["changed"] = bool(result["changes"])

@@ -33,6 +33,10 @@ description:
     C(op=report, kind=nested_subvolume)); its usage counts towards the unit's usage; and the
     unit's limit is enforced over it by a level-1 qgroup C(1/<unit id>) holding the unit and
     every nested subvolume (change C(op=enforce, kind=qgroup); followed by a quota rescan).
+  - A failing step (e.g. one path's ACL write) fails only itself - every other step is still
+    applied, returned and journaled; the module then fails with the first failure's line
+    (operation, path, cause) and C((and N more failed paths)). An ACL too large for one xattr
+    (ENOSPC/E2BIG) is reported as such, not as a full disk.
   - An ACL write on a subvolume at its limit (EDQUOT) raises the limit for that write only and
     restores it; a limit left raised by a killed run is restored by the next run.
 version_added: "0.1.0"
@@ -110,7 +114,8 @@ changes:
       C({project, op, kind, name, path, before, after}); C(kind) is one of subvolume, folder,
       quota, acl, workspace, catalog_acl; catalog_acl changes also carry C(paths), the number
       of paths under the subject whose entries differ.
-    - On a failure half-way, the changes really applied before it.
+    - When steps failed, the changes of every step that succeeded (a failed step's changes
+      are not among them).
   returned: always
   type: list
   elements: dict
@@ -136,15 +141,13 @@ stats:
 """
 
 import dataclasses
-import errno
-import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tre.secenv.plugins.module_utils.tre_acl import write_acls
 from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
+from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import ISOLATE, execute
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_catalog import reader_groups
-from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_model import GRACE
+from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_ops import plan_steps
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_plan import (
     Actual,
     Layout,
@@ -220,43 +223,6 @@ def _known_accounts(spec, warnings: list[str]):
                 "uidNumber/gidNumber; its workspace is skipped"
             )
     return dataclasses.replace(spec, accounts=known)
-
-
-def _write_acls_full(op: tuple, backend) -> None:
-    """An ACL write; on a subvolume at its limit (EDQUOT, even an xattr needs space) the limit
-    is raised by GRACE for the write and restored after it. A kill in between leaves the limit
-    at limit + GRACE, which the next run's plan restores (op ``restore``)."""
-    _name, path, access, default, is_dir, unit = op
-    try:
-        write_acls(path, access, default, is_dir)
-        return
-    except OSError as exc:
-        if exc.errno != errno.EDQUOT or unit is None:
-            raise
-    unit_path, limit = unit
-    backend.set_limit(unit_path, limit + GRACE)
-    try:
-        write_acls(path, access, default, is_dir)
-    finally:
-        backend.set_limit(unit_path, limit)
-
-
-def _apply_op(op: tuple, backend) -> None:
-    name, path = op[0], op[1]
-    if name == "subvol":
-        backend.create_subvolume(path)
-    elif name == "limit":
-        backend.set_limit(path, op[2])
-    elif name == "mkdir":
-        os.mkdir(path, 0o700)
-    elif name == "chown":
-        os.chown(path, op[2], op[3], follow_symlinks=False)
-    elif name == "qgroup":
-        backend.enforce_group(path, *op[2:])
-    elif name == "acl":
-        _write_acls_full(op if len(op) == 6 else (*op, None), backend)
-    else:  # pragma: no cover - the planner only emits the names above
-        raise ValueError(f"unknown operation {name}")
 
 
 def run_module() -> None:
@@ -335,24 +301,16 @@ def run_module() -> None:
             "(run tre_ad first and pass its ids)",
             **result,
         )
-    applied = result["changes"]
     journal = Journal(module.params["journal"])
-    for _phase, ops, indexes in plan.ordered_steps():
-        done = [plan.changes[i] for i in indexes]
-        journal.intent(done)
-        for op in ops:
-            try:
-                _apply_op(op, backend)
-            except (OSError, RuntimeError) as exc:
-                cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                result["changed"] = bool(applied)
-                journal.close()
-                module.fail_json(msg=f"{op[0]} {op[1]} failed: {cause.splitlines()[0]}", **result)
-            stats["operations"] += 1
-        applied.extend(done)
-        journal.done(done)
-    journal.close()
-    result["changed"] = bool(applied)
+    try:
+        outcome = execute(plan_steps(plan, backend), journal, False, on_failure=ISOLATE)
+    finally:
+        journal.close()
+    stats["operations"] = outcome.operations
+    result["changes"] = outcome.applied
+    result["changed"] = bool(outcome.applied)
+    if not outcome.ok:
+        module.fail_json(msg=outcome.message("paths"), **result)
     module.exit_json(**result)
 
 
