@@ -22,7 +22,7 @@ from .errors import RunError
 from .process import guard_command, run_environment
 from .records import forget_desired, new_run_dir
 
-#: Tasks of site.yml whose results carry ``changes`` (task name prefix → short host role).
+#: The one playbook plan and apply run (in ``playbooks_dir()``).
 PLAYBOOK = "site.yml"
 
 
@@ -167,6 +167,11 @@ def _change_key(change: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in change.items() if k != "journal"}, sort_keys=True)
 
 
+def journal_host(stem: str) -> str:
+    """The host a journal file belongs to: site.yml names them ``<task>@<inventory host>``."""
+    return stem.split("@", 1)[1] if "@" in stem else stem
+
+
 def journal_entries(private: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """What the modules journaled in a run: (done, pending).
 
@@ -178,7 +183,7 @@ def journal_entries(private: Path) -> tuple[list[dict[str, Any]], list[dict[str,
     for path in sorted((private / "journal").glob("*.jsonl")):
         for line in path.read_text(errors="replace").splitlines():
             try:
-                entry = dict(json.loads(line), host=path.stem)
+                entry = dict(json.loads(line), host=journal_host(path.stem))
             except ValueError:
                 continue  # a line cut by the kill
             (intents if entry.pop("journal", "done") == "intent" else done).append(entry)
@@ -195,7 +200,6 @@ def run_site(
     home: Path,
     force: bool = False,
     run_id: str | None = None,
-    tags: str | None = None,
 ) -> RunResult:
     """Run site.yml once over the whole desired state; never raises for task failures."""
     import ansible_runner  # heavy import: only when a run happens
@@ -203,7 +207,7 @@ def run_site(
     playbooks = playbooks_dir()
     run_id = run_id or new_run_id()
     private = new_run_dir(home, run_id)
-    binary, cmdline = _guarded_command(check, tags)
+    binary, cmdline = _guarded_command(check)
     runner = ansible_runner.run(
         private_data_dir=str(private),
         project_dir=str(playbooks),
@@ -236,7 +240,7 @@ def run_site(
     return result
 
 
-def _guarded_command(check: bool, tags: str | None) -> tuple[str, str]:
+def _guarded_command(check: bool) -> tuple[str, str]:
     """ansible-runner's ``binary`` and ``cmdline``: ansible-playbook started by the guard.
 
     The guard (``provisioning.process``) ties the playbook's life to tre's. With ``binary``
@@ -247,8 +251,6 @@ def _guarded_command(check: bool, tags: str | None) -> tuple[str, str]:
     # --diff only for plans: an apply reports through `changes`, the diff would double it
     if check:
         args += ["--check", "--diff"]
-    if tags:
-        args += ["--tags", tags]
     return binary, shlex.join(args)
 
 

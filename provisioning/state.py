@@ -1,6 +1,6 @@
 """The state store: applied contract revisions, runs and an append-only audit ledger.
 
-SQLite by default (``sqlite:///var/lib/tre/state.db``); the URL shape leaves room for
+SQLite by default (``sqlite:////var/lib/tre/state.db``); the URL shape leaves room for
 ``postgresql://`` later. The ledger cannot be updated or deleted (triggers refuse it).
 Nothing secret is ever stored here.
 """

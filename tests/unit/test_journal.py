@@ -71,3 +71,12 @@ def test_pending_change_still_planned_did_not_happen(tmp_path):
     interrupted = Interrupted(["r1"], [({"run_id": "r1", "actor": "bob"}, change("p9001.b"))])
     assert confirm_pending(store, interrupted, plan_with(change("p9001.b")), ["9001"]) == 0
     assert store.ledger() == []
+
+
+def test_recovered_entries_carry_the_host_not_the_journal_name(tmp_path):
+    """site.yml names journals <task>@<inventory host>; the ledger's host is that host."""
+    journal = Journal(str(tmp_path / "journal" / "storage@fs1.example.org.jsonl"))
+    journal.done([change("P9001")])
+    journal.close()
+    done, _ = journal_entries(tmp_path)
+    assert done[0]["host"] == "fs1.example.org"
