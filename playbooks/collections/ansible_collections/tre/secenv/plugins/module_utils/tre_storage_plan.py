@@ -88,45 +88,24 @@ def _quota(
     if limit == want:
         return
     if limit == want + GRACE:  # left by a run killed during an ACL write on a full unit
-        plan.add(
-            LOWER,
-            [("limit", path, want)],
-            project=spec.project,
-            op="restore",
-            kind="quota",
-            name=kind_name,
-            path=path,
-            before=limit,
-            after=want,
-        )
-        return
-    if limit is not None and want > limit:
-        plan.add(
-            RAISE,
-            [("limit", path, want)],
-            project=spec.project,
-            op="raise",
-            kind="quota",
-            name=kind_name,
-            path=path,
-            before=limit,
-            after=want,
-        )
-        return
-    op = "set" if limit is None else "lower"
-    if want <= usage:
-        message = (
-            f"project {spec.project}: lowering the limit of {path} to {want} bytes is "
-            f"below its usage of {usage} bytes (writes would be blocked)"
-        )
-        plan.warnings.append(
-            message
-            + ("; applied because force is set" if force else "; refused unless force: true")
-        )
-        if not force:
-            plan.blocked.append(message)
+        phase, op = LOWER, "restore"
+    elif limit is not None and want > limit:
+        phase, op = RAISE, "raise"
+    else:
+        phase, op = LOWER, "set" if limit is None else "lower"
+        if want <= usage:
+            message = (
+                f"project {spec.project}: lowering the limit of {path} to {want} bytes is "
+                f"below its usage of {usage} bytes (writes would be blocked)"
+            )
+            plan.warnings.append(
+                message
+                + ("; applied because force is set" if force else "; refused unless force: true")
+            )
+            if not force:
+                plan.blocked.append(message)
     plan.add(
-        LOWER,
+        phase,
         [("limit", path, want)],
         project=spec.project,
         op=op,
