@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.tre.secenv.plugins.module_utils import tre_ad_diff as d
+from ansible_collections.tre.secenv.plugins.module_utils import tre_ad_wanted as wanted
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
     NEVER,
     Entry,
@@ -115,7 +116,7 @@ class FakeAD:
 
 def run(ad: FakeAD, want: dict, first_id: int = 200000, check: bool = False):
     index = ad.index()
-    missing = d.missing_ids(want, index)
+    missing = wanted.missing_ids(want, index)
     ids = {k: (None if check else first_id + i) for i, k in enumerate(missing)}
     writes, warnings, result_ids = d.plan(want, index, ids)
     if not check:
@@ -181,7 +182,7 @@ def test_existing_numbers_are_kept_and_reported():
     ad = FakeAD()
     run(ad, desired(), first_id=300000)
     want = desired([account("jan"), account("piet"), account("kees")])
-    assert d.missing_ids(want, ad.index()) == ["account:p7001.kees"]
+    assert wanted.missing_ids(want, ad.index()) == ["account:p7001.kees"]
     _, _, ids = run(ad, want, first_id=400000)
     assert ids["accounts"]["p7001.jan"] == {"uid": 300002, "gid": 300000}
     assert ids["accounts"]["p7001.kees"] == {"uid": 400000, "gid": 300000}
@@ -330,12 +331,12 @@ def test_clash_with_hand_made_object_elsewhere():
     hand = Entry.from_raw(
         f"CN=Jan,CN=Users,{BASE}", {"sAMAccountName": [b"p7001.JAN"], "objectClass": [b"user"]}
     )
-    problems = d.clashes(desired(), index, [hand])
+    problems = wanted.clashes(desired(), index, [hand])
     assert problems == [
         f"sAMAccountName p7001.jan is already used by CN=Jan,CN=Users,{BASE}, "
         f"not by the expected CN=p7001.jan,{P_OU}: rename or remove that object"
     ]
-    assert set(d.new_names(desired(), index)) == {
+    assert set(wanted.new_names(desired(), index)) == {
         "p7001.jan",
         "p7001.piet",
         "p7001-members",
@@ -348,7 +349,7 @@ def test_wrong_kind_at_expected_dn_is_a_clash():
     run(ad, desired())
     _, values = ad.objects[norm_dn(f"CN=p7001.jan,{P_OU}")]
     values["objectClass"] = ["top", "group"]
-    assert d.clashes(desired(), ad.index(), []) == [
+    assert wanted.clashes(desired(), ad.index(), []) == [
         f"CN=p7001.jan,{P_OU} exists as group, expected account"
     ]
 

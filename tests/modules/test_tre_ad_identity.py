@@ -7,7 +7,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_apply import (
     ApplyError,
     apply_writes,
 )
-from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_diff import missing_ids, plan
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_diff import plan
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_identity import (
     number_problems,
     owner_problems,
@@ -17,6 +17,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
     Index,
     Settings,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_wanted import missing_ids
 
 S = Settings("OU=Projects,DC=x", "OU=Software,OU=Projects,DC=x", "x")
 

@@ -1,5 +1,7 @@
 """Pure planning for the tre_ad module: desired state + objects read from AD -> writes.
 
+Which objects a run wants and which names or numbers clash live in ``tre_ad_wanted``.
+
 No LDAP I/O here: the module reads AD once into an :class:`Index`, and this module works out
 which objects to create, which attributes to change, which accounts to enable or disable and
 which members to add or remove (all members of a group in one write). Every write carries the
@@ -22,8 +24,8 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
     OU_CLASSES,
     UAC_DISABLED,
     UAC_NORMAL,
-    Entry,
     Index,
+    SeatWarning,
     Write,
     account_dn,
     filetime,
@@ -42,66 +44,6 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_subjects import 
 )
 
 ROLES = (("members", "researchers"), ("observers", "observers (read-only)"))
-
-
-def desired_objects(desired: dict, index: Index) -> list[tuple[str, str, str, str | None]]:
-    """(kind, name, dn, project) of every group and account the run wants, groups first."""
-    s = index.settings
-    groups, accounts = [], []
-    for p in desired.get("projects", []):
-        for role, _ in ROLES:
-            name = p["groups"][role]["name"]
-            groups.append(("group", name, group_dn(s, p["ou"], name), p["project"]))
-        for a in p.get("accounts", []):
-            accounts.append(("account", a["sam"], account_dn(s, p["ou"], a["sam"]), p["project"]))
-    for pkg in sorted(desired.get("software") or {}):
-        name = desired["software"][pkg]["group"]
-        groups.append(("group", name, group_dn(s, None, name), None))
-    for subject in sorted(desired.get("subjects") or {}):
-        name = desired["subjects"][subject]["group"]
-        groups.append(("group", name, reader_dn(index, name), None))
-    return groups + accounts
-
-
-def new_names(desired: dict, index: Index) -> dict[str, str]:
-    """sAMAccountName (lower-case) -> expected DN of each wanted object not yet at its DN."""
-    return {
-        name.lower(): dn
-        for _, name, dn, _ in desired_objects(desired, index)
-        if index.get(dn) is None
-    }
-
-
-def clashes(desired: dict, index: Index, found: list[Entry]) -> list[str]:
-    """One line per wanted name held by another object, or wrong kind at an expected DN."""
-    problems = []
-    wanted = new_names(desired, index)
-    for e in found:
-        sam = (e.one("sAMAccountName") or "").lower()
-        if sam in wanted and norm_dn(e.dn) != norm_dn(wanted[sam]):
-            problems.append(
-                f"sAMAccountName {sam} is already used by {e.dn}, not by the "
-                f"expected {wanted[sam]}: rename or remove that object"
-            )
-    for kind, _, dn, _ in desired_objects(desired, index):
-        e = index.get(dn)
-        if e is not None and e.kind != kind:
-            problems.append(f"{dn} exists as {e.kind}, expected {kind}")
-    return problems
-
-
-def missing_ids(desired: dict, index: Index) -> list[str]:
-    """Keys ``group:<name>`` / ``account:<sam>`` of wanted objects that have no number yet."""
-    keys = []
-    recs = records(desired)
-    for kind, name, dn, _ in desired_objects(desired, index):
-        recorded = recorded_gid(recs, name) if kind == "group" else recorded_uid(recs, name)
-        if recorded is not None:
-            continue  # issued once: restored from the record, never re-allocated
-        e = index.get(dn)
-        if e is None or e.number("gidNumber" if kind == "group" else "uidNumber") is None:
-            keys.append(f"{kind}:{name}")
-    return keys
 
 
 class Planner:
@@ -448,31 +390,3 @@ def _replace(project, op, kind, dn, pairs: dict) -> Write:
 def plan(desired: dict, index: Index, new_ids: dict[str, int | None]):
     """(writes, warnings, ids) that bring AD to ``desired``."""
     return Planner(desired, index, new_ids).plan()
-
-
-class SeatWarning(str):
-    """A seat pool over capacity: the one-line warning, and whom it concerns.
-
-    ``projects`` are the run's projects holding seats of the pool; a plan shows the warning
-    only when there are any (``tre`` reads ``attribution()`` from ``ad_seat_warnings``).
-    """
-
-    group: str
-    holders: int
-    seats: int
-    projects: list[str]
-
-    def __new__(cls, group: str, holders: int, seats: int, projects: list[str]) -> SeatWarning:
-        text = f"{group}: {holders} members for {seats} seats (over capacity by {holders - seats})"
-        warning = super().__new__(cls, text)
-        warning.group, warning.holders, warning.seats = group, holders, seats
-        warning.projects = list(projects)
-        return warning
-
-    def attribution(self) -> dict:
-        return {
-            "group": self.group,
-            "holders": self.holders,
-            "seats": self.seats,
-            "projects": self.projects,
-        }

@@ -186,3 +186,31 @@ def report(project, op, kind, name, dn, before=None, after=None) -> dict:
         "before": before,
         "after": after,
     }
+
+
+class SeatWarning(str):
+    """A seat pool over capacity: the one-line warning, and whom it concerns.
+
+    ``projects`` are the run's projects holding seats of the pool; a plan shows the warning
+    only when there are any (``tre`` reads ``attribution()`` from ``ad_seat_warnings``).
+    """
+
+    group: str
+    holders: int
+    seats: int
+    projects: list[str]
+
+    def __new__(cls, group: str, holders: int, seats: int, projects: list[str]) -> SeatWarning:
+        text = f"{group}: {holders} members for {seats} seats (over capacity by {holders - seats})"
+        warning = super().__new__(cls, text)
+        warning.group, warning.holders, warning.seats = group, holders, seats
+        warning.projects = list(projects)
+        return warning
+
+    def attribution(self) -> dict:
+        return {
+            "group": self.group,
+            "holders": self.holders,
+            "seats": self.seats,
+            "projects": self.projects,
+        }

@@ -135,20 +135,19 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_apply import (
     apply_writes,
     reserve_ids,
 )
-from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_diff import (
-    SeatWarning,
-    clashes,
-    missing_ids,
-    new_names,
-    plan,
-)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_diff import plan
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_identity import (
     number_problems,
     owner_problems,
 )
-from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import Index
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import Index, SeatWarning
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_subjects import (
     revocation_problems,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_wanted import (
+    clashes,
+    missing_ids,
+    new_names,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import summary, validate
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
