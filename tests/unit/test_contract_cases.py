@@ -3,7 +3,8 @@
 A case is either ``base`` (an example contract) changed by ``set`` / ``delete`` / ``rename``
 (paths written as in the problem lines, e.g. ``researchers[1].nda_signed``), or ``raw`` file
 text. ``policy`` (optional) replaces numbers of the shipped policy for this case only
-(e.g. ``{suspension_min_months: 2}``, a rule the shipped numbers cannot break). ``expect`` lists exactly the problems it must produce: path, rule, message fragment.
+(e.g. ``{suspension_min_months: 2}``, a rule the shipped numbers cannot break). ``expect``
+lists exactly the problems it must produce: path, rule, message fragment.
 """
 
 from __future__ import annotations
