@@ -10,6 +10,7 @@ import datetime
 import pytest
 
 from tests.integration.helpers import (
+    ad_connection,
     ad_objects,
     clean_project,
     example_contract,
@@ -39,8 +40,8 @@ def _cn(dn: str) -> str:
     return dn.split(",", 1)[0][3:].lower()
 
 
-def _read_back(v: dict) -> dict:
-    objects = ad_objects(_conn(v), v["tre_ad_projects_ou"])
+def _read_back(conn, v: dict) -> dict:
+    objects = ad_objects(conn, v["tre_ad_projects_ou"])
     members_dn = objects[f"p{PROJECT}-members"]["dn"].lower()
     return {
         "disabled": {a: bool(int(objects[a]["userAccountControl"]) & 2) for a in ACCOUNTS},
@@ -50,17 +51,6 @@ def _read_back(v: dict) -> dict:
             for s in SUBJECTS
         },
     }
-
-
-_CONNECTION: list = []
-
-
-def _conn(v: dict):
-    if not _CONNECTION:
-        from tests.integration.helpers import ad_connection
-
-        _CONNECTION.append(ad_connection(v))
-    return _CONNECTION[0]
 
 
 def test_life_of_a_project_step_by_step(lab_inventory, tmp_path):
@@ -74,9 +64,10 @@ def test_life_of_a_project_step_by_step(lab_inventory, tmp_path):
     )
     path = write_contract(tmp_path / f"{PROJECT}.yaml", contract)
     env = {"TRE_STATE": f"sqlite:///{tmp_path}/state.db", "TRE_HOME": str(tmp_path / "home")}
+    conn = ad_connection(v)
     for today, status, enabled, seats, reading in STEPS:
         first = tre_json("apply", str(path), "--today", today, "--yes", env=env)
-        ad = _read_back(v)
+        ad = _read_back(conn, v)
         assert ad["disabled"] == {a: not enabled for a in ACCOUNTS}, today
         assert (set(ACCOUNTS) <= ad["seats"]) is seats, today
         assert not (set(ACCOUNTS) & ad["seats"]) or seats, today
