@@ -108,8 +108,7 @@ class StateStore:
             raise StateError(f"cannot open the state store {self.path}: {e}") from None
 
     def _migrate(self) -> None:
-        """Columns added after a store was made: ``projects.status_on`` (the day its status
-        was computed on, docs/lifecycle.md)."""
+        """Columns added after a store was made: ``projects.status_on`` (docs/lifecycle.md)."""
         columns = {r["name"] for r in self._db.execute("PRAGMA table_info(projects)")}
         if "status_on" not in columns:
             self._db.execute("ALTER TABLE projects ADD COLUMN status_on TEXT")
