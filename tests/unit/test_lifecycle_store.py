@@ -119,3 +119,16 @@ def test_a_store_made_before_status_on_is_migrated(tmp_path):
     assert s.project("1")["status_on"] is None
     out = tre("project", "show", "1", "--state", f"sqlite:///{path}").output
     assert "status      active" in out
+
+
+def test_plan_header_names_a_project_that_is_not_active(capsys, contract):
+    from cli.render import render_changes
+    from provisioning.desired import build_desired_state
+
+    for day, header in (
+        ("2027-04-15", "Project 9002 (suspended):"),
+        ("2027-03-15", "Project 9002:"),
+    ):
+        desired = build_desired_state([contract], POLICY, date.fromisoformat(day))
+        render_changes([], [], planned=True, desired=desired)
+        assert capsys.readouterr().out.splitlines()[0] == header
