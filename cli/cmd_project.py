@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import date
 from typing import Any
 
 import click
 
 from provisioning.ids import PROJECT_RE
+from provisioning.lifecycle import Life
 from provisioning.naming import seat_group
 from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
 from provisioning.state import StateStore
 
-from .options import json_option, policy_option, state_url_option
+from .options import json_option, policy_option, state_url_option, today_option
 from .render import seat_line
 
 
@@ -28,18 +30,45 @@ def project() -> None:
     """
 
 
+def _with_phase(row: dict[str, Any], contract: dict[str, Any] | None, day: date) -> dict[str, Any]:
+    """The row with the status on ``day`` (its dates, the applied contract's suspensions)."""
+    if not row.get("start") or not row.get("end"):
+        return row
+    dates = {"start": row["start"], "end": row["end"]}
+    phase = Life.of_stored(dict(dates, suspensions=(contract or {}).get("suspensions"))).phase(day)
+    return dict(
+        row,
+        status=phase.status,
+        status_on=day.isoformat(),
+        status_since=phase.since.isoformat() if phase.since else None,
+        status_until=phase.until.isoformat() if phase.until else None,
+    )
+
+
+def _status_text(row: dict[str, Any]) -> str:
+    since, until = row.get("status_since"), row.get("status_until")
+    if since and until:
+        return f"{row['status']} {since} → {until}"
+    if since:
+        return f"{row['status']} since {since}"
+    return f"{row['status']} until {until}" if until else row["status"]
+
+
 @project.command("list")
 @state_url_option
+@today_option
 @json_option
-def list_projects(state_url: str, as_json: bool) -> None:
-    """List the projects the state store knows (partial: changed, no revision applied yet).
+def list_projects(state_url: str, today: date, as_json: bool) -> None:
+    """List the projects the state store knows, with their status on --today and its dates
+    (partial: changed, no revision applied yet).
 
     \b
     Example:
-      tre project list --json
+      tre project list --today 2027-05-01 --json
     """
     store = StateStore(state_url)
-    rows = store.projects()
+    applied = store.applied_contracts()
+    rows = [_with_phase(r, applied.get(r["project"]), today) for r in store.projects()]
     partial = store.partial_projects()  # a first apply failed half-way: changes, no revision
     rows += [dict(_partial_summary(r["project"]), **r) for r in partial]
     rows.sort(key=lambda r: int(r["project"]))
@@ -52,7 +81,7 @@ def list_projects(state_url: str, as_json: bool) -> None:
             click.echo(f"{r['project']:>8}  {'partial':<9} {what}")
         else:
             click.echo(
-                f"{r['project']:>8}  {r['status']:<9} {r['start']} → {r['end']}  {r['title']}"
+                f"{r['project']:>8}  {_status_text(r):<35} {r['start']} → {r['end']}  {r['title']}"
             )
     if not rows:
         click.echo("No projects applied yet.")
@@ -116,6 +145,10 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
         raise click.ClickException(f"project {number} is not in the state store {store.path}")
     if summary is None:  # changes were made, but no run for it has succeeded yet
         summary = _partial_summary(number)
+    elif summary.get("status_on"):  # the status of the last apply, on its --today
+        last = store.last_revision(number)
+        day = date.fromisoformat(summary["status_on"])
+        summary = _with_phase(summary, last["contract"] if last else None, day)
     seats = _seats(store, load_policy(policy_path), number)
     if as_json:
         out = {
@@ -127,7 +160,8 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
     click.echo(f"Project {number}: {summary['title']}")
-    click.echo(f"  status      {summary['status']}")
+    on = f" (on {summary['status_on']})" if summary.get("status_on") else ""
+    click.echo(f"  status      {_status_text(summary)}{on}")
     click.echo(f"  period      {summary['start']} → {summary['end']}")
     click.echo(f"  retention   {summary['retention_years']} years")
     if summary["ossc_end"]:

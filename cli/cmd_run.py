@@ -40,12 +40,28 @@ def _load(contracts: tuple[Path, ...], policy_path: str | None) -> tuple[Policy,
 
 
 def _prepare(
-    contracts: tuple[Path, ...], policy_path: str | None, today: date, state_url: str, home: Path
+    contracts: tuple[Path, ...],
+    policy_path: str | None,
+    today: date,
+    state_url: str,
+    home: Path,
+    force: bool = False,
 ):
     policy, loaded = _load(contracts, policy_path)
     store = StateStore(state_url)
     prune_run_records(home, store, policy.run_records_days)
-    return prepare(loaded, policy, today, store), store
+    prepared = prepare(loaded, policy, today, store, force=force)
+    for p in prepared.forced:  # let through by --force; the apply's ledger records it
+        click.echo(f"Note: forced: {p.line()}", err=True)
+    return prepared, store
+
+
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Also lower a quota below current usage (blocks writes), and apply an extension"
+    " later than the policy's notice (the ledger records it as forced).",
+)
 
 
 def _exit_if_unsafe(result) -> None:
@@ -77,7 +93,8 @@ def _report(result, as_json: bool, planned: bool, desired=None) -> None:
 
 @click.command()
 @run_options
-def plan(contracts, inventory, today, policy_path, state_url, home, as_json) -> None:
+@force_option
+def plan(contracts, inventory, today, policy_path, state_url, home, as_json, force) -> None:
     """Show what an apply would create, change or leave; change nothing.
 
     CONTRACTS are contract files or directories of them; all go into one Ansible run in
@@ -89,7 +106,7 @@ def plan(contracts, inventory, today, policy_path, state_url, home, as_json) -> 
     """
     private_umask()  # run records, journals and the store name people: 0600/0700
     with disk_errors(home):  # a full or read-only home: one line
-        prepared, _store = _prepare(contracts, policy_path, today, state_url, home)
+        prepared, _store = _prepare(contracts, policy_path, today, state_url, home, force)
         result = do_plan(prepared, inventory, home)
     _report(result, as_json, planned=True, desired=prepared.desired)
     _exit_if_unsafe(result)
@@ -98,9 +115,7 @@ def plan(contracts, inventory, today, policy_path, state_url, home, as_json) -> 
 @click.command()
 @run_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (for jobs).")
-@click.option(
-    "--force", is_flag=True, help="Also lower a quota below current usage (blocks writes)."
-)
+@force_option
 def apply(contracts, inventory, today, policy_path, state_url, home, as_json, yes, force) -> None:
     """Apply contracts: show the plan, ask, then create and change what it says.
 
@@ -116,7 +131,7 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
         raise click.UsageError("--json needs --yes: apply asks for confirmation of a plan it shows")
     private_umask()  # run records, journals and the store name people: 0600/0700
     with disk_errors(home), apply_lock(home):
-        prepared, store = _prepare(contracts, policy_path, today, state_url, home)
+        prepared, store = _prepare(contracts, policy_path, today, state_url, home, force)
         interrupted = close_interrupted(
             store, home, say=lambda m: click.echo(f"Note: {m}", err=True)
         )

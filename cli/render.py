@@ -82,6 +82,8 @@ def render_changes(
     projects = {p["project"]: p for p in (desired or {}).get("projects", [])}
     for number in sorted(set(by_project) | set(projects), key=lambda p: (p == "shared", p)):
         title = "Seat groups and shared objects" if number == "shared" else f"Project {number}"
+        if number in projects and projects[number].get("status", "active") != "active":
+            title += f" ({projects[number]['status']})"  # planned, suspended, ended
         click.echo(f"{title}:")
         for c in by_project.get(number, []):
             click.echo(change_line(c))

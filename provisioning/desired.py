@@ -15,6 +15,7 @@ from typing import Any
 from .contract.gate import require_runnable
 from .contract.model import Contract, Person
 from .identity import Issued
+from .lifecycle import status_on
 from .naming import (
     account_names,
     project_group,
@@ -30,6 +31,8 @@ def revision_of(contract: Contract) -> str:
     """Content hash of a contract revision (sha256 of its canonical JSON)."""
     data = dataclasses.asdict(contract)
     data.pop("source", None)
+    if not data.get("suspensions"):
+        data.pop("suspensions", None)  # contracts without suspensions keep their old hash
     canonical = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -41,6 +44,7 @@ def person_period(contract: Contract, person: Person) -> tuple[date, date]:
 
 def _account(contract: Contract, person: Person, sam: str, today: date) -> dict[str, Any]:
     first, last = person_period(contract, person)
+    running = status_on(contract, today) == "active"  # suspended, planned, ended: no access
     given, surname = split_name(person.name)
     return {
         "person": person.id,
@@ -52,7 +56,7 @@ def _account(contract: Contract, person: Person, sam: str, today: date) -> dict[
         "mail": person.email,
         "employer": person.employer,
         "group": "members" if person.role == "researcher" else "observers",
-        "enabled": first <= today <= last,
+        "enabled": running and first <= today <= last,
         "expires": (last + timedelta(days=1)).isoformat(),
     }
 
@@ -64,12 +68,20 @@ def quota_bytes(contract: Contract, policy: Policy, today: date) -> int:
 
 
 def file_subjects_on(contract: Contract, today: date) -> list[str]:
-    """Subjects whose grant month has begun on ``today`` (their ACL entries exist)."""
+    """Subjects whose grant month has begun on ``today`` (their ACL entries exist); none
+    once the project has ended (catalogue access withdrawn)."""
+    if status_on(contract, today) == "ended":
+        return []
     return sorted(g.name for g in contract.file_subjects if g.start <= today)
 
 
 def seat_holders(contract: Contract, package: str, names: dict[str, str], today: date) -> list[str]:
-    """Accounts holding a seat of ``package`` on ``today``: the project's active researchers."""
+    """Accounts holding a seat of ``package`` on ``today``: the project's active researchers.
+
+    A suspended project keeps its seats (contracted software is still billed; the accounts
+    are disabled); an ended one holds none."""
+    if status_on(contract, today) == "ended":
+        return []
     if not any(s.package == package and s.start <= today <= s.end for s in contract.software):
         return []
     holders = []
@@ -123,6 +135,7 @@ def project_desired(
         "title": contract.title,
         "start": contract.start.isoformat(),
         "end": contract.end.isoformat(),
+        "status": status_on(contract, today),
         "revision": revision_of(contract),
         "groups": {
             "members": {"name": project_group(contract.project, "members")},

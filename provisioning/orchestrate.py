@@ -25,6 +25,7 @@ from .desired import build_desired_state, revision_of
 from .errors import InventoryError, ProvisioningError, RevisionError, RunError, StateError
 from .identity import issued_by_run
 from .inventory import load_inventory
+from .lifecycle import status_on
 from .policy_model import Policy
 from .process import wait_for_run
 from .revisions import RevisionProblem, check_revision
@@ -37,6 +38,8 @@ class Prepared:
     contracts: list[Contract]
     desired: dict[str, Any]
     today: date
+    #: Revision problems let through by ``--force``; apply records each in the ledger.
+    forced: tuple[RevisionProblem, ...] = ()
 
 
 def actor(proc: Path = Path("/proc")) -> str:
@@ -86,22 +89,34 @@ def check_inventory(inventory: Path) -> Path:
     return inventory
 
 
-def prepare(contracts: list[Contract], policy: Policy, today: date, store: StateStore) -> Prepared:
-    """Refuse unapproved contracts and revisions that break a rule; build the desired state."""
+def prepare(
+    contracts: list[Contract],
+    policy: Policy,
+    today: date,
+    store: StateStore,
+    force: bool = False,
+) -> Prepared:
+    """Refuse unapproved contracts and revisions that break a rule; build the desired state.
+
+    ``force`` lets the forceable problems through (a late extension); they are returned in
+    ``Prepared.forced`` for the ledger.
+    """
     require_runnable(contracts)
     problems: list[RevisionProblem] = []
     grants: dict[str, list[str]] = {}
     for c in contracts:
         last = store.last_revision(c.project)
-        problems += check_revision(c, last["contract"] if last else None, today)
+        problems += check_revision(c, last["contract"] if last else None, today, policy)
         if last:
             grants[c.project] = [s["name"] for s in last["contract"].get("file_subjects", [])]
     for k in token_conflicts(contracts, store.applied_contracts()):  # one token, one person
         problems.append(RevisionProblem(k.given.project, "token-person", k.message()))
+    forced = tuple(p for p in problems if force and p.forceable)
+    problems = [p for p in problems if p not in forced]
     if problems:
         raise RevisionError(problems)
     desired = build_desired_state(contracts, policy, today, store.identities(), grants)
-    return Prepared(contracts, desired, today)
+    return Prepared(contracts, desired, today, forced)
 
 
 def plan(prepared: Prepared, inventory: Path, home: Path) -> RunResult:
@@ -304,10 +319,29 @@ def _save_revisions(
     """Record the applied revisions; an unsafe project's stays unsaved so the next apply
     retries it."""
     by_project = {p["project"]: p for p in prepared.desired["projects"]}
+    who = actor()
     for c in prepared.contracts:
         if c.project in (unsafe or set()):
             continue
-        summary = _summary(c, by_project[c.project])
+        store.record(
+            [
+                _entry(
+                    run_id,
+                    who,
+                    {
+                        "project": p.project,
+                        "op": "force",
+                        "kind": "revision",
+                        "name": p.rule,
+                        "revision": revision_of(c),
+                        "message": p.message,
+                    },
+                )
+                for p in prepared.forced
+                if p.project == c.project
+            ]
+        )
+        summary = _summary(c, by_project[c.project], prepared.today)
         store.save_revision(summary, revision_of(c), run_id, c.source, dataclasses.asdict(c))
 
 
@@ -326,7 +360,8 @@ def _entry(run_id: str, who: str, change: dict[str, Any]) -> LedgerEntry:
     )
 
 
-def _summary(contract: Contract, desired: dict[str, Any]) -> dict[str, Any]:
+def _summary(contract: Contract, desired: dict[str, Any], today: date) -> dict[str, Any]:
+    """The project's row in the state store: its status computed on the run's ``today``."""
     ossc = desired.get("ossc") or {}
     return {
         "project": contract.project,
@@ -334,7 +369,8 @@ def _summary(contract: Contract, desired: dict[str, Any]) -> dict[str, Any]:
         "start": contract.start.isoformat(),
         "end": contract.end.isoformat(),
         "retention_years": contract.retention_years,
-        "status": "active",
+        "status": status_on(contract, today),
+        "status_on": today.isoformat(),
         "ossc_end": ossc.get("end"),
         "ossc_destruction_deadline": ossc.get("destruction_deadline"),
     }

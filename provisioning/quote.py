@@ -2,7 +2,10 @@
 
 One-off costs fall in the month they happen (the start month, or the month a person, a file
 subject or OSSC is added); monthly costs are charged for every calendar month something is in
-force, whole months (a period touching a month pays that month). Invoices sum calendar quarters.
+force, whole months (a period touching a month pays that month). In a suspended month the
+support fees (per file subject, researcher, observer) are replaced by one dormant fee
+(``suspension_monthly``); software and extra storage are still billed. Invoices sum calendar
+quarters.
 Money is ``Decimal`` throughout; lines with a zero amount (free services) are left out.
 """
 
@@ -96,8 +99,15 @@ def quote(contract: Contract, policy: Policy) -> Quote:
     first = date(c.start.year, c.start.month, 1)
     counts: Counter[tuple[date, str, str, Decimal]] = Counter()
 
+    suspended = {m for s in c.suspensions for m in months(s.start, s.end)}
+
     def add(month: date, kind: str, item: str, price: Decimal, n: int = 1) -> None:
         counts[(date(month.year, month.month, 1), kind, item, price)] += n
+
+    def support(month: date, item: str, price: Decimal) -> None:
+        """A support fee, except in a suspended month (the dormant fee instead)."""
+        if month not in suspended:
+            add(month, "monthly", item, price)
 
     add(first, "one-off", "project start (base)", t.project_start)
     for g in c.file_subjects:
@@ -106,7 +116,7 @@ def quote(contract: Contract, policy: Policy) -> Quote:
         else:
             add(g.start, "one-off", f"file subject added ({g.name})", t.file_subject_added)
         for m in months(g.start, c.end):
-            add(m, "monthly", "support per file subject", t.support_file_subject_monthly)
+            support(m, "support per file subject", t.support_file_subject_monthly)
     for p in c.researchers:
         start, end = p.start, p.end
         if p.existing_token:
@@ -114,7 +124,7 @@ def quote(contract: Contract, policy: Policy) -> Quote:
         else:
             add(start, "one-off", "new researcher (no token yet)", t.new_researcher)
         for m in months(start, end):
-            add(m, "monthly", "support per researcher", t.support_researcher_monthly)
+            support(m, "support per researcher", t.support_researcher_monthly)
     for p in c.observers:
         start, end = p.start, p.end
         if not p.read_account:
@@ -126,7 +136,9 @@ def quote(contract: Contract, policy: Policy) -> Quote:
         else:
             add(start, "one-off", "observer read account (no token yet)", t.observer_account_new)
         for m in months(start, end):
-            add(m, "monthly", "support per observer", t.support_observer_monthly)
+            support(m, "support per observer", t.support_observer_monthly)
+    for m in sorted(suspended):
+        add(m, "monthly", "suspension (dormant fee)", t.suspension_monthly)
     if c.ossc:
         add(
             c.ossc.start,

@@ -1,7 +1,9 @@
 """Rules for a new revision of a contract against the revision applied before (pure).
 
 RULES.md: subjects can never be removed or swapped once assigned; a project with only one
-active researcher cannot lose a researcher; a running project keeps its start date.
+active researcher cannot lose a researcher; a running project keeps its start date; an
+extension (a later end) is applied at least ``extension_notice_working_days`` working days
+before the current end (the end of the last applied revision), later only with ``--force``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from datetime import date
 from typing import Any
 
 from .contract.model import Contract
+from .lifecycle import working_days_before
+from .policy_model import Policy
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,8 @@ class RevisionProblem:
     project: str
     rule: str
     message: str
+    #: ``--force`` lets the revision through (the ledger records that it was forced).
+    forceable: bool = False
 
     def line(self) -> str:
         return f"project {self.project}: {self.message} [{self.rule}]"
@@ -40,7 +46,7 @@ def _active_researchers(
 
 
 def check_revision(
-    new: Contract, previous: dict[str, Any] | None, today: date
+    new: Contract, previous: dict[str, Any] | None, today: date, policy: Policy
 ) -> list[RevisionProblem]:
     """Problems of ``new`` against the last applied contract (``dataclasses.asdict`` form)."""
     if previous is None:
@@ -78,6 +84,8 @@ def check_revision(
             )
         )
 
+    problems += _extension(new, old_end, today, policy)
+
     before = _active_researchers(previous.get("researchers", []), old_start, old_end, today)
     after = {r["id"] for r in _as_dicts(new)} & before
     after = _active_researchers(
@@ -94,6 +102,26 @@ def check_revision(
             )
         )
     return problems
+
+
+def _extension(new: Contract, old_end: date, today: date, policy: Policy) -> list[RevisionProblem]:
+    """A later end is requested at least N working days (Mon-Fri) before the current end."""
+    if new.end <= old_end:
+        return []
+    n = policy.extension_notice_working_days
+    latest = working_days_before(old_end, n)
+    if today <= latest:
+        return []
+    return [
+        RevisionProblem(
+            new.project,
+            "extension-notice",
+            f"the extension to {new.end} comes too late: the current end is {old_end} and an"
+            f" extension is applied at least {n} working days before it (by {latest});"
+            " apply with --force to extend anyway",
+            forceable=True,
+        )
+    ]
 
 
 def _as_dicts(contract: Contract) -> list[dict[str, Any]]:

@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS revisions (
 CREATE INDEX IF NOT EXISTS revisions_project ON revisions(project, id);
 CREATE TABLE IF NOT EXISTS projects (
     project TEXT PRIMARY KEY, title TEXT, start TEXT, "end" TEXT, retention_years INTEGER,
-    status TEXT NOT NULL, ossc_end TEXT, ossc_destruction_deadline TEXT, updated TEXT NOT NULL
+    status TEXT NOT NULL, ossc_end TEXT, ossc_destruction_deadline TEXT, updated TEXT NOT NULL,
+    status_on TEXT
 );
 CREATE TABLE IF NOT EXISTS ledger (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL,
@@ -102,8 +103,15 @@ class StateStore:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+            self._migrate()
         except (OSError, sqlite3.Error) as e:
             raise StateError(f"cannot open the state store {self.path}: {e}") from None
+
+    def _migrate(self) -> None:
+        """Columns added after a store was made: ``projects.status_on`` (docs/lifecycle.md)."""
+        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(projects)")}
+        if "status_on" not in columns:
+            self._db.execute("ALTER TABLE projects ADD COLUMN status_on TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -251,12 +259,13 @@ class StateStore:
                 )
             db.execute(
                 'INSERT INTO projects (project, title, start, "end", retention_years, status,'
-                " ossc_end, ossc_destruction_deadline, updated) VALUES (?,?,?,?,?,?,?,?,?)"
+                " ossc_end, ossc_destruction_deadline, updated, status_on)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT(project) DO UPDATE SET title=excluded.title, start=excluded.start,"
                 ' "end"=excluded."end", retention_years=excluded.retention_years,'
                 " status=excluded.status, ossc_end=excluded.ossc_end,"
                 " ossc_destruction_deadline=excluded.ossc_destruction_deadline,"
-                " updated=excluded.updated",
+                " updated=excluded.updated, status_on=excluded.status_on",
                 (
                     project["project"],
                     project.get("title"),
@@ -267,6 +276,7 @@ class StateStore:
                     project.get("ossc_end"),
                     project.get("ossc_destruction_deadline"),
                     _now(),
+                    project.get("status_on"),
                 ),
             )
 

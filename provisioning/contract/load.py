@@ -72,6 +72,7 @@ def _build(d: parse.Draft, source: str) -> Contract:
         software=tuple(s for s in d.software if s),
         extra_storage=tuple(e for e in d.extra_storage if e),
         ossc=Ossc(ossc.researchers, ossc.start, ossc.end) if ossc else None,
+        suspensions=tuple(sorted((s for s in d.suspensions if s), key=lambda s: s.start)),
         source=source,
     )
 

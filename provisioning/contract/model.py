@@ -76,6 +76,14 @@ class Ossc:
 
 
 @dataclass(frozen=True)
+class Suspension:
+    """A temporary suspension (tijdelijk stilleggen): whole months, ``start``..``end``."""
+
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
 class Contract:
     project: str
     title: str
@@ -91,6 +99,7 @@ class Contract:
     software: tuple[SoftwareSeat, ...] = ()
     extra_storage: tuple[ExtraStorage, ...] = ()
     ossc: Ossc | None = None
+    suspensions: tuple[Suspension, ...] = ()
     #: Where it was read from (a path), for messages only.
     source: str = field(default="", compare=False)
 

@@ -23,7 +23,15 @@ from provisioning.ids import (
 from provisioning.policy_model import Policy
 from provisioning.validation.fields import FILE_PATH, Checker, join
 
-from .model import ExtraStorage, FileSubjectGrant, Institution, Ossc, Person, SoftwareSeat
+from .model import (
+    ExtraStorage,
+    FileSubjectGrant,
+    Institution,
+    Ossc,
+    Person,
+    SoftwareSeat,
+    Suspension,
+)
 
 TOP_REQUIRED = (
     "project",
@@ -36,7 +44,7 @@ TOP_REQUIRED = (
     "lead",
     "researchers",
 )
-TOP_OPTIONAL = ("observers", "file_subjects", "software", "storage", "ossc")
+TOP_OPTIONAL = ("observers", "file_subjects", "software", "storage", "ossc", "suspensions")
 PERSON_REQUIRED = ("id", "name", "email", "employer")
 PERSON_OPTIONAL = ("nda_signed", "awareness_errors", "token", "existing_token", "from", "until")
 STATUS_RE = re.compile(r"^(draft|approved)\Z")
@@ -62,6 +70,7 @@ class Draft:
     software: list[SoftwareSeat | None] = field(default_factory=list)
     extra_storage: list[ExtraStorage | None] = field(default_factory=list)
     ossc: Ossc | None = None
+    suspensions: list[Suspension | None] = field(default_factory=list)
     #: Which optional keys were given explicitly (``from``/``until`` defaults are filled in).
     given: set[str] = field(default_factory=set)
 
@@ -110,6 +119,8 @@ def parse(doc: Any, policy: Policy, c: Checker) -> Draft:
     if top.get("ossc") is not None:
         d.ossc = _ossc(top["ossc"], d, c)
         d.given.add("ossc")
+    if top.get("suspensions") is not None:
+        d.suspensions = _suspensions(top["suspensions"], d, c)
     return d
 
 
@@ -340,3 +351,16 @@ def _ossc(value: Any, d: Draft, c: Checker) -> Ossc | None:
             ids.append(pid)
     start, end = _period(m, "ossc", None, d.end, d, c)
     return Ossc(tuple(ids), start, end)  # type: ignore[arg-type]
+
+
+def _suspensions(value: Any, d: Draft, c: Checker) -> list[Suspension | None]:
+    out: list[Suspension | None] = []
+    for i, item in enumerate(_items(value, "suspensions", c)):
+        p = join("suspensions", i)
+        m = c.mapping(item, p, ("from", "until"))
+        if m is None or "from" not in m or "until" not in m:
+            out.append(None)
+            continue
+        start, end = _period(m, p, None, None, d, c)
+        out.append(Suspension(start, end) if start and end else None)
+    return out

@@ -85,4 +85,8 @@ RULES: dict[str, str] = {
     "ossc-researchers": "OSSC names at least one researcher",
     "ossc-researcher": "every OSSC person is one of the project's researchers",
     "ossc-duplicate": "every OSSC person is listed once",
+    # Suspensions (tijdelijk stilleggen)
+    "suspension-whole-months": "a suspension is whole months: from a 1st to a month's last day",
+    "suspension-min-months": "a suspension lasts at least suspension_min_months (1) months",
+    "suspension-overlap": "suspensions of one project do not overlap",
 }

@@ -31,6 +31,7 @@ def check(d: Draft, policy: Policy, c: Checker) -> None:
     _software(d, policy, c)
     _storage(d, policy, c)
     _ossc(d, c)
+    _suspensions(d, policy, c)
 
 
 def _project_dates(d: Draft, policy: Policy, c: Checker) -> None:
@@ -354,3 +355,36 @@ def _ossc(d: Draft, c: Checker) -> None:
         c.add("ossc.until", "period-order", f"{o.end} is before from {o.start}")
     else:
         _inside("ossc", o.start, o.end, d, c)
+
+
+def _suspensions(d: Draft, policy: Policy, c: Checker) -> None:
+    """Whole months, at least the policy's minimum, inside the project, no overlap."""
+    n = policy.suspension_min_months
+    taken: list[tuple[str, date, date]] = []
+    for i, s in enumerate(d.suspensions):
+        path = join("suspensions", i)
+        if s is None:
+            continue
+        if s.end < s.start:
+            c.add(join(path, "until"), "period-order", f"{s.end} is before from {s.start}")
+            continue
+        if s.start.day != 1 or s.end != month_end(s.end):
+            c.add(
+                path,
+                "suspension-whole-months",
+                f"{s.start} to {s.end} is not whole months; a suspension runs from a 1st "
+                "until the last day of a month",
+            )
+        elif s.end < min_until(s.start, n):
+            c.add(
+                join(path, "until"),
+                "suspension-min-months",
+                f"{s.end} is too early; a suspension lasts at least {n} month(s): until "
+                f"{min_until(s.start, n)} or later",
+            )
+        _inside(path, s.start, s.end, d, c)
+        for other, a, b in taken:
+            if s.start <= b and a <= s.end:
+                c.add(path, "suspension-overlap", f"overlaps {other} ({a} to {b})")
+                break
+        taken.append((path, s.start, s.end))

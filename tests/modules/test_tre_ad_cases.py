@@ -58,7 +58,7 @@ def full_desired(case: dict[str, Any]) -> dict[str, Any]:
                 "title": p.get("title", f"Project {nr}"),
                 "groups": {r: {"name": f"p{nr}-{r}"} for r in ("members", "observers")},
                 "accounts": accounts,
-                **({"storage": p["storage"]} if "storage" in p else {}),
+                **{k: p[k] for k in ("storage", "status") if k in p},
             }
         )
     return {

@@ -2,11 +2,14 @@
 
 A case is either ``base`` (an example contract) changed by ``set`` / ``delete`` / ``rename``
 (paths written as in the problem lines, e.g. ``researchers[1].nda_signed``), or ``raw`` file
-text. ``expect`` lists exactly the problems it must produce: path, rule, message fragment.
+text. ``policy`` (optional) replaces numbers of the shipped policy for this case only
+(e.g. ``{suspension_min_months: 2}``, a rule the shipped numbers cannot break). ``expect``
+lists exactly the problems it must produce: path, rule, message fragment.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -63,7 +66,8 @@ def test_case(case_file: Path, tmp_path: Path) -> None:
     case = yaml.safe_load(case_file.read_text(encoding="utf-8"))
     contract = tmp_path / "contract.yaml"
     contract.write_text(build(case), encoding="utf-8")
-    problems = check_files([str(contract)], POLICY)
+    policy = dataclasses.replace(POLICY, **case.get("policy", {}))
+    problems = check_files([str(contract)], policy)
     got = [(p.path, p.rule) for p in problems]
     assert {p.rule for p in problems} <= set(RULES)
     want = [(e["path"], e["rule"]) for e in case["expect"]]

@@ -107,3 +107,71 @@ def test_consortium_quote_is_consistent() -> None:
     assert len(q.months()) == 36
     assert q.total == q.one_off_total + q.monthly_total
     assert sum(v for _k, v in q.quarters()) == q.total
+
+
+def _suspended(name: str, *periods: tuple[str, str]):
+    import dataclasses
+    from datetime import date
+
+    from provisioning.contract.model import Suspension
+
+    c = load_contract(str(EXAMPLES / name), POLICY)
+    return dataclasses.replace(
+        c,
+        suspensions=tuple(
+            Suspension(date.fromisoformat(a), date.fromisoformat(b)) for a, b in periods
+        ),
+    )
+
+
+def test_suspended_months_pay_the_dormant_fee_instead_of_support() -> None:
+    """9002 suspended April-June 2027 (its other numbers: test_typical_project_by_hand).
+
+    Not suspended, those months cost:
+      Apr, May 2027  1TB 128 + MLWIN 41 + 4 subjects x 19 = 76 + 3 researchers x 147 = 441
+                                                                                    = 686 each
+      Jun 2027       1TB 128 + MLWIN 41 + 76 + 2 researchers x 147 = 294 (lnguyen left May)
+                                                                                    = 539
+    Suspended, support (subjects, researchers) gives way to the dormant fee 82; software and
+    extra storage stay billed:
+      Apr, May, Jun  128 + 41 + 82                                                  = 251 each
+    Support saved    (76 + 441 - 82) x 2 + (76 + 294 - 82) = 870 + 288              = 1158
+    Monthly total    13398 - 1158                                                   = 12240
+    Total            4312 + 12240                                                   = 16552
+    2027-Q2          3 x 251                                                        = 753
+    (2027-Q1 and Q3 unchanged: 2058, 1233.)
+    """
+    q = quote(_suspended("9002-typical.yaml", ("2027-04-01", "2027-06-30")), POLICY)
+    assert q.one_off_total == Decimal(4312)
+    assert q.monthly_total == Decimal(12240)
+    assert q.total == Decimal(16552)
+    quarters = dict(q.quarters())
+    assert (quarters["2027-Q1"], quarters["2027-Q2"], quarters["2027-Q3"]) == (
+        Decimal(2058),
+        Decimal(753),
+        Decimal(1233),
+    )
+    april = [ln for ln in q.lines if ln.month.isoformat() == "2027-04-01"]
+    assert sorted((ln.item, ln.amount) for ln in april) == [
+        ("extra storage 1TB", Decimal(128)),
+        ("software MLWIN", Decimal(41)),
+        ("suspension (dormant fee)", Decimal(82)),
+    ]
+
+
+def test_two_suspensions_of_the_small_project() -> None:
+    """9001 (12 months at 332: 2 subjects x 19 + 2 researchers x 147; no software or storage)
+    suspended May 2026 and Oct-Nov 2026: 3 months at the dormant fee 82 instead of 332.
+
+    Monthly  9 x 332 + 3 x 82 = 2988 + 246                                          = 3234
+    Total    one-off 2754 + 3234                                                    = 5988
+    Quarters 2026-Q2 (Apr 332, May 82, Jun 332) = 746; 2026-Q4 (Oct 82, Nov 82, Dec 332) = 496
+    """
+    q = quote(
+        _suspended("9001-small.yaml", ("2026-05-01", "2026-05-31"), ("2026-10-01", "2026-11-30")),
+        POLICY,
+    )
+    assert q.monthly_total == Decimal(3234)
+    assert q.total == Decimal(5988)
+    quarters = dict(q.quarters())
+    assert quarters["2026-Q2"] == Decimal(746) and quarters["2026-Q4"] == Decimal(496)

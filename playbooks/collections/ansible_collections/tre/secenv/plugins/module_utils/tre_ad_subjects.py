@@ -9,7 +9,9 @@ shows but the contract lacks is never revoked silently (docs/desired-state.md):
 - a subject the contract has with a later grant month (granted too early), or one the state
   store's last applied revision never had (``recorded_grants``), is drift: removed;
 - otherwise (no record, or the record had it) the run refuses with one line: subjects are
-  never removed.
+  never removed;
+- except for an ended project (``status: ended``): all its catalogue reading is withdrawn,
+  so every grant of it is removed (docs/lifecycle.md).
 """
 
 from __future__ import annotations
@@ -53,8 +55,8 @@ def revocation_problems(desired: dict, index: Index) -> list[str]:
         nested = {norm_dn(m) for m in group.members()}
         reading = set(entry.get("projects", []))
         for p in desired.get("projects", []):
-            if p["project"] in reading:
-                continue
+            if p["project"] in reading or p.get("status") == "ended":
+                continue  # an ended project's grants are all withdrawn
             dns = [
                 norm_dn(group_dn(index.settings, p["ou"], p["groups"][r]["name"]))
                 for r in ("members", "observers")

@@ -19,6 +19,10 @@ description:
     C(userAccountControl) 512/514 and C(accountExpires).
   - Seat groups C(SW-<PACKAGE>) in O(software_ou); only members that are accounts of the
     run's projects are managed, others are left alone.
+  - Catalogue reader groups (one per file subject, C(OU=Subjects,<projects_ou>)) nest the
+    members and observers groups of the run's projects reading the subject. A nesting the
+    contract does not explain is refused (subjects are never removed), except for a project
+    with C(status=ended), whose reading is withdrawn (docs/lifecycle.md).
   - New uid/gid numbers are reserved in one atomic modify of the allocator object
     C(CN=tre-id-allocator,<projects_ou>), safe under concurrent runs.
   - A new account gets a random initial password (must be changed at first logon) that is
