@@ -65,14 +65,15 @@ def test_extra_storage_raised_the_limit(qgroups, fs_vars):
 
 
 def test_added_subject_is_readable_by_the_project(snap, fs_vars, ad):
-    members, observers = checks.group_gids(ad, P2)
+    """Revision 2 adds VSLGWBTAB: the project's groups are nested in its reader group, whose
+    entry (one, whatever the projects) is on the subject's directory."""
+    reader = REV2["subjects"]["VSLGWBTAB"]["group"]
+    gid = ad.number(reader, "gidNumber")
     acl = snap.acl[f"{fs_vars['tre_catalog_root']}/VSLGWBTAB"]
-    assert {
-        f"group:{members}:r-x",
-        f"group:{observers}:r-x",
-        f"default:group:{members}:r-x",
-        f"default:group:{observers}:r-x",
-    } <= acl
+    assert {f"group:{gid}:r-x", f"default:group:{gid}:r-x"} <= acl
+    nested = ad.members(reader)
+    for role in ("members", "observers"):
+        assert ad.sam(P2["groups"][role]["name"])[0].lower() in nested
 
 
 def test_added_researcher_has_a_workspace(snap, fs_vars, ad):
