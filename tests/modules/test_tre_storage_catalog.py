@@ -69,3 +69,17 @@ def test_a_new_reader_group_without_gid_keeps_the_old_entries_for_now() -> None:
     assert [(c["op"], c["after"]) for c in plan.changes] == [
         ("grant", "group:<DS-SUBA>:r-X,default:group:<DS-SUBA>:r-X")
     ]
+
+
+def test_a_reader_gid_that_fails_a_check_stops_the_run() -> None:
+    """Item 2 for reader groups: a gid below the range, or another group's, is never written."""
+    import pytest
+
+    desired = {"subjects": {"SUBA": {"group": "DS-SUBA", "projects": []}}}
+    ids = {"groups": {"DS-SUBA": 600900, "p6001-members": 600101}}
+    assert catalog_mod.reader_groups(desired, ids, 200000) == {"SUBA": ("DS-SUBA", 600900)}
+    with pytest.raises(spec_mod.SpecError, match="below id_min"):
+        catalog_mod.reader_groups(desired, {"groups": {"DS-SUBA": 0}}, 200000)
+    shared = {"groups": {"DS-SUBA": 600101, "p6001-members": 600101}}
+    with pytest.raises(spec_mod.SpecError, match="held by both DS-SUBA and p6001-members"):
+        catalog_mod.reader_groups(desired, shared, 200000)

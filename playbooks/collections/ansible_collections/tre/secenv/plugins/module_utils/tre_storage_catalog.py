@@ -46,8 +46,13 @@ def _base_default(access: Acl) -> Acl:
     return canonical(e for e in access if e[0] in (USER_OBJ, GROUP_OBJ, OTHER))
 
 
-def reader_groups(desired: dict, ids: dict) -> dict[str, tuple[str, int | None]]:
-    """subject -> (reader group name, its gid or None: new in check mode), validated."""
+def reader_groups(desired: dict, ids: dict, id_min: int = 0) -> dict[str, tuple[str, int | None]]:
+    """subject -> (reader group name, its gid or None: new in check mode), validated.
+
+    A reader gid becomes an ACL entry on a catalogue shared by every project, so it is checked
+    like the projects' numbers: at least ``id_min`` and held by no other group of the run
+    (a failure stops the run: no project can be left out of a shared catalogue).
+    """
     gids = (ids or {}).get("groups") or {}
     out: dict[str, tuple[str, int | None]] = {}
     for subject, entry in sorted((desired.get("subjects") or {}).items()):
@@ -59,6 +64,11 @@ def reader_groups(desired: dict, ids: dict) -> dict[str, tuple[str, int | None]]
         gid = gids.get(name)
         if gid is not None and (not isinstance(gid, int) or isinstance(gid, bool)):
             raise SpecError(f"gid of {name} is not a number")
+        if gid is not None and gid < id_min:
+            raise SpecError(f"gidNumber {gid} of reader group {name} is below id_min {id_min}")
+        others = sorted(g for g, n in gids.items() if n == gid and g != name)
+        if gid is not None and others:
+            raise SpecError(f"gidNumber {gid} is held by both {name} and {others[0]}")
         out[subject] = (name, gid)
     return out
 

@@ -265,7 +265,7 @@ def run_module() -> None:
         backend = get_backend(params["quota_backend"], lambda argv: module.run_command(argv))
         actual = _read_actual(specs, layout, backend, found_unsafe)
         specs = _without(specs, found_unsafe)
-        readers = reader_groups(params["desired"], params["ids"])
+        readers = reader_groups(params["desired"], params["ids"], params["id_min"])
         plan = plan_projects(specs, layout, actual, params["force"], readers)
         found_unsafe.extend(plan.unsafe)
         specs = _without(specs, found_unsafe)
