@@ -103,6 +103,11 @@ class RunResult:
         return [w for t in self.tasks for w in t.data.get("ad_seat_warnings") or []]
 
     @property
+    def archive_verified(self) -> list[dict[str, Any]]:
+        """Every archive verification of the run (tre_archive): ``{project, result, at, ...}``."""
+        return [v for t in self.tasks for v in t.data.get("archive_verified") or []]
+
+    @property
     def failures(self) -> list[str]:
         return [f"{t.host}: {t.message}" for t in self.tasks if not t.ok]
 
@@ -123,6 +128,10 @@ def _warnings(res: dict[str, Any]) -> list[str]:
     return [_one_line(w) for w in found if isinstance(w, str)]  # not ad_seat_warnings
 
 
+#: Result keys of the modules tre reads besides ``changes`` and the warnings.
+_DATA_KEYS = ("ids", "ad_seat_warnings", "storage_unsafe", "archive_verified", "archive_failed")
+
+
 def _task_result(event: dict[str, Any]) -> TaskResult | None:
     kind = event.get("event")
     data = event.get("event_data", {})
@@ -141,7 +150,7 @@ def _task_result(event: dict[str, Any]) -> TaskResult | None:
         changes=list(res.get("changes") or []),
         warnings=_warnings(res),
         message=message,
-        data={k: res[k] for k in ("ids", "ad_seat_warnings", "storage_unsafe") if k in res},
+        data={k: res[k] for k in _DATA_KEYS if k in res},
     )
 
 
