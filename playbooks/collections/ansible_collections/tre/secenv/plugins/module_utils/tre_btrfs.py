@@ -198,13 +198,15 @@ class BtrfsQuota:
         is committed and waited for, then its qgroup destroyed. Returns the deleted paths.
         Only for paths ``read_all`` knows as units (the caller checks ``is_unit``).
         """
-        mountpoint = find_mountpoint(path)
-        ids = self.subvolume_ids(path)
+        root = os.path.dirname(path)  # a subvolume is a mount point to os.path.ismount
+        mountpoint = find_mountpoint(root)
+        ids = self.subvolume_ids(root)
         if path not in ids:
             raise QuotaError(f"{path} is not a known subvolume; refused")
         nested = sorted((p for p in ids if p.startswith(path + "/")), key=len, reverse=True)
         group = f"1/{ids[path]}"
-        if group in self.groups(path):
+        known = self.groups(root)
+        if group in known:
             self._call("qgroup", "limit", "none", group, mountpoint)
         deleted = []
         for unit in [*nested, path]:
@@ -213,7 +215,7 @@ class BtrfsQuota:
             self._call("subvolume", "sync", mountpoint, str(ids[unit]))
             self._destroy(f"0/{ids[unit]}", mountpoint)
             deleted.append(unit)
-        if group in self.groups(path):
+        if group in known:
             self._destroy(group, mountpoint)
         self._cache.pop(mountpoint, None)  # read again on the next read_all
         return deleted
