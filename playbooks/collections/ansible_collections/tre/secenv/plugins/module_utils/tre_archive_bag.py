@@ -33,6 +33,7 @@ import shutil
 import stat
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -155,22 +156,38 @@ def _syncfs(fd: int) -> None:
         raise OSError(ctypes.get_errno(), "syncfs failed")
 
 
+def _hash_while(read: Callable[[], bytes], use: Callable[[bytes], object] | None) -> tuple:
+    """SHA-256 of the chunks ``read`` returns (until ``b""``), hashing chunk n in a second
+    thread while chunk n is used (written) and chunk n+1 read: hashlib and the system calls
+    release the GIL, so the hashing costs next to no wall time on two cores."""
+    digest = hashlib.sha256()
+    size = 0
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        pending = None
+        while chunk := read():
+            if pending is not None:
+                pending.result()
+            pending = hasher.submit(digest.update, chunk)
+            if use is not None:
+                use(chunk)
+            size += len(chunk)
+        if pending is not None:
+            pending.result()
+    return digest.hexdigest(), size
+
+
 def _copier(data_dir: str, digests: dict[str, str]):
     def copy(rel: str, src: int, st: os.stat_result) -> int:
         target = os.path.join(data_dir, rel)
         os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
         out = os.open(target, _NEW_FLAGS, 0o600)
-        digest = hashlib.sha256()
-        copied = 0
         try:
-            while chunk := os.read(src, CHUNK):
-                digest.update(chunk)
-                _write_all(out, chunk)
-                copied += len(chunk)
+            digests[rel], copied = _hash_while(
+                lambda: os.read(src, CHUNK), lambda chunk: _write_all(out, chunk)
+            )
             os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
         finally:
             os.close(out)
-        digests[rel] = digest.hexdigest()
         return copied
 
     return copy
@@ -276,12 +293,7 @@ def _read_digest(path: str, drop_cache: bool = True) -> tuple[str, int]:
             raise ArchiveError(f"{path} is not a regular file")
         if drop_cache:  # read back from the disk, not from the pages just written
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        digest = hashlib.sha256()
-        size = 0
-        while chunk := os.read(fd, CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-        return digest.hexdigest(), size
+        return _hash_while(lambda: os.read(fd, CHUNK), None)
     finally:
         os.close(fd)
 
