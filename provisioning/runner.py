@@ -105,7 +105,8 @@ class RunResult:
     @property
     def archive_verified(self) -> list[dict[str, Any]]:
         """Every archive verification of the run (tre_archive): ``{project, result, at, ...}``."""
-        return [v for t in self.tasks for v in t.data.get("archive_verified") or []]
+        found = [(t.host, v) for t in self.tasks for v in t.data.get("archive_verified") or []]
+        return [dict(v, host=host) for host, v in found]
 
     @property
     def failures(self) -> list[str]:

@@ -113,7 +113,7 @@ def _expected(bag: str) -> dict:
 
 def _units(project: dict, roots: Roots, backend) -> tuple[str | None, list[tuple[str, str]]]:
     """The project's live quota units: its subvolume (or None) and (sam, path) workspaces."""
-    quotas = backend.read_all(roots.projects)
+    quotas = dict(backend.read_all(roots.projects))
     quotas.update(backend.read_all(roots.workspaces))
     subvolume = os.path.join(roots.projects, f"P{project['project']}")
     live = subvolume if subvolume in quotas and backend.is_unit(subvolume) else None
@@ -126,7 +126,7 @@ def _units(project: dict, roots: Roots, backend) -> tuple[str | None, list[tuple
 
 
 def _usage(backend, roots: Roots, path: str) -> int:
-    quotas = backend.read_all(roots.projects)
+    quotas = dict(backend.read_all(roots.projects))
     quotas.update(backend.read_all(roots.workspaces))
     return (quotas.get(path) or (0, None))[0]
 
