@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,28 @@ def test_links_fifos_and_hard_links_never_bring_in_the_outside(lab_inventory, tm
     assert (outside / "secret.txt").read_text() == secret  # the target is left alone
     assert not top.exists()
     assert json.loads(json.dumps(_archive_row(tmp_path, project)))["files"] == 2
+
+
+def test_a_nested_subvolume_goes_with_the_project_and_its_qgroups(lab_inventory, tmp_path):
+    """A researcher's subvolume inside archive/ (tre_storage enforces the project's limit over
+    it with a level-1 qgroup): archived like a folder, deleted first, every qgroup destroyed."""
+    project = "7803"
+    v, env, path = set_up(tmp_path, project)
+    top = folder(v, project)
+    nested = top / "archive" / "eigen"
+    subprocess.run(["btrfs", "subvolume", "create", str(nested)], check=True, capture_output=True)
+    (nested / "model.rds").write_bytes(os.urandom(5000))
+    expected = hashlib.sha256((nested / "model.rds").read_bytes()).hexdigest()
+    tre("apply", str(path), "--today", "2027-01-15", "--yes", env=env, check=False)
+    qgroups = {subvolume_id(top), subvolume_id(nested), "1/" + subvolume_id(top)[2:]}
+    assert qgroups <= qgroup_ids(v)  # the limit enforced over the nested subvolume
+
+    tre("apply", str(path), "--today", ENDED, "--yes", env=env, check=False)
+    assert bag_files(Path(v["tre_archive_root"]) / f"P{project}") == {
+        "archive/eigen/model.rds": expected
+    }
+    assert not top.exists()
+    assert not qgroups & qgroup_ids(v)
+    removed = [e for e in tre_json("project", "show", project, env=env)["ledger"]]
+    removed = [e for e in removed if (e["op"], e["kind"]) == ("remove", "subvolume")]
+    assert [e["detail"]["nested_subvolumes"] for e in removed] == [[str(nested)]]

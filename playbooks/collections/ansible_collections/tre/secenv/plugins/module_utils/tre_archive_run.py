@@ -131,6 +131,12 @@ def _usage(backend, roots: Roots, path: str) -> int:
     return (quotas.get(path) or (0, None))[0]
 
 
+def _nested(backend, path: str) -> list[str]:
+    """Subvolumes inside ``path`` (deleted with it; named in the ledger)."""
+    ids = backend.subvolume_ids(os.path.dirname(path))
+    return sorted(p for p in ids if p.startswith(path + "/"))
+
+
 def _op(action, *args):
     def run() -> None:
         try:
@@ -229,6 +235,7 @@ def archive_project(
             "after": None,
             "archive": bag,
             "manifest_sha256": expected["manifest_sha256"],
+            "nested_subvolumes": _nested(backend, path),
         }
         removal = Step([change], [_op(backend.delete_unit, path)], path)
         if not _run([removal], journal, check, rep, nr):
