@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -23,18 +22,10 @@ ACTIVE = "2026-12-01"  # the example's period: 2026-02-01 .. 2027-01-31
 ENDED = "2027-02-01"
 
 
-def clean_archive(v: dict[str, Any], project: str) -> None:
-    """The project out of the lab, its archive and a killed run's partial bag too."""
-    clean_project(v, project)
-    root = Path(v["tre_archive_root"])
-    for name in (f"P{project}", f".incoming-P{project}"):
-        shutil.rmtree(root / name, ignore_errors=True)
-
-
 def set_up(tmp_path: Path, project: str) -> tuple[dict[str, Any], dict[str, str], Path]:
     """Clean, then apply the two-researcher example as project ``project`` while active."""
     v = lab_vars()
-    clean_archive(v, project)
+    clean_project(v, project)  # AD, storage and the archive
     env = {"TRE_STATE": f"sqlite:///{tmp_path}/state.db", "TRE_HOME": str(tmp_path / "home")}
     path = write_contract(
         tmp_path / f"{project}.yaml", example_contract("9001-small.yaml", project)
