@@ -130,6 +130,10 @@ def main() -> None:
                 f"setup: {len(units)} subvolumes with limits in {time.monotonic() - started:.1f} s"
             )
             inventory = load_inventory(inventory_for(work, Path(tmp) / "inventory"))
+            listed = subprocess.run(
+                ["btrfs", "subvolume", "list", str(mount)], capture_output=True, text=True
+            ).stdout
+            print(f"the file system holds {len(listed.splitlines())} subvolumes in all")
             log = counting_path(Path(tmp))
             metrics_dir = Path(tmp) / "metrics"
             metrics_dir.mkdir()
