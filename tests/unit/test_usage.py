@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from provisioning import usage
-from provisioning.errors import MetricsError, PolicyError
+from provisioning.errors import MeasureError, MetricsError, PolicyError
 from provisioning.policy import DEFAULT_POLICY, load_policy, size_bytes
 from provisioning.state import StateStore
 from provisioning.usage import (
@@ -219,7 +219,7 @@ def test_measure_checks_project_numbers_before_any_run(monkeypatch) -> None:
 
     monkeypatch.setattr(usage, "run_read", no_run)
     inventory = None  # never reached
-    with pytest.raises(ValueError, match="not a project number: '0123'"):
+    with pytest.raises(MeasureError, match="not a project number: '0123'"):
         usage.measure(inventory, ["9001", "0123"])  # type: ignore[arg-type]
     assert usage.measure(inventory, []) == UsageReport([], [])  # type: ignore[arg-type]
 
