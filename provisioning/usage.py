@@ -193,4 +193,3 @@ def over_allowance_steps(used_bytes: int, allowance_bytes: int, policy: Policy) 
     if excess <= 0:
         return 0
     return -(-excess // overrun_step(policy).size_bytes)
-
