@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, Protocol
 
 ARCHIVES_DDL = """
 CREATE TABLE IF NOT EXISTS archives (
@@ -38,26 +38,27 @@ ARCHIVE_FIELDS = (
 )
 
 
+class _Store(Protocol):
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]: ...
+
+
 class ArchivesMixin:
-    """Methods of ``StateStore`` on the ``archives`` table."""
+    """Methods of ``StateStore`` on the ``archives`` table (a mixin: ``_tx``/``_read`` are
+    the store's)."""
 
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:  # provided by StateStore
-        raise NotImplementedError
-
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        raise NotImplementedError
-
-    def archive(self, project: str) -> dict[str, Any] | None:
+    def archive(self: _Store, project: str) -> dict[str, Any] | None:
         """The project's archive row, or None when it has none."""
         rows = self._read("SELECT * FROM archives WHERE project = ?", (project,))
         return dict(rows[0]) if rows else None
 
-    def archives(self) -> list[dict[str, Any]]:
+    def archives(self: _Store) -> list[dict[str, Any]]:
         """Every archive row, by project number."""
         rows = self._read("SELECT * FROM archives ORDER BY CAST(project AS INTEGER)")
         return [dict(r) for r in rows]
 
-    def save_archive(self, project: str, run_id: str, at: str, **fields: Any) -> None:
+    def save_archive(self: _Store, project: str, run_id: str, at: str, **fields: Any) -> None:
         """Insert or update a project's archive row; only the given ``fields`` change."""
         unknown = set(fields) - set(ARCHIVE_FIELDS)
         if unknown:
