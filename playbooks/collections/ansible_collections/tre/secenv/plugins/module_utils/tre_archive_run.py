@@ -171,7 +171,11 @@ def archive_project(
     bag = final_dir(roots.archive, nr)
     try:
         if not complete:
-            walked = walk(fd)
+            try:
+                walked = walk(fd)
+            except OSError as exc:
+                rep.failed.append({"project": nr, "reason": f"reading {label}: {exc.strerror}"})
+                return
             change = {
                 "project": nr,
                 "op": "archive",
@@ -201,8 +205,12 @@ def archive_project(
     finally:
         if fd is not None:
             os.close(fd)
-    planned = {"location": bag, "manifest_sha256": None}
-    expected = _expected(bag) if complete or not check else planned
+    try:
+        expected = _expected(bag) if complete or not check else {"location": bag}
+    except (OSError, ValueError) as exc:
+        rep.failed.append({"project": nr, "reason": f"archive {bag} unreadable: {exc}"})
+        return
+    expected.setdefault("manifest_sha256", None)
     check_step = Step(
         [
             {
