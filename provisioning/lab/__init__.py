@@ -16,7 +16,7 @@ from pathlib import Path
 
 from provisioning.errors import LabError
 
-from . import ad, inventory_writer, packages, sftp, smtp, storage
+from . import ad, inventory_writer, packages, sftp, smtp, storage, tre_config
 from .config import LabConfig
 from .proc import Report
 from .status import Check, checks
@@ -79,12 +79,13 @@ def up(
         smtp.ensure(cfg, report)
         sftp.ensure(cfg, report)
         inventory_writer.write(cfg, report)
+        tre_config.write(cfg, report)
     return report
 
 
 def down(cfg: LabConfig | None = None, *, echo: Callable[[str], None] | None = None) -> Report:
     """Stop everything and remove the lab completely (processes, mount, loop device, files,
-    the lab directory, the inventory it wrote, the gateway user)."""
+    the lab directory, the inventory and the config file it wrote, the gateway user)."""
     cfg = cfg or LabConfig.from_env()
     _require_root()
     report = Report(echo=echo)
@@ -103,6 +104,7 @@ def _down(cfg: LabConfig, report: Report) -> None:
     sftp.teardown(cfg, report)
     ad.stop(cfg, report)
     storage.teardown(cfg, report)
+    tre_config.remove(report)
     if _is_lab_inventory(cfg.inventory_dir):
         shutil.rmtree(cfg.inventory_dir)
         report.did(f"removed the inventory {cfg.inventory_dir}")
@@ -111,7 +113,10 @@ def _down(cfg: LabConfig, report: Report) -> None:
         report.did(f"removed {cfg.lab_dir}")
 
 
-LAB_ENTRIES = {"ad", "ca", "secrets", "log", "run", "mail", "sshd", "ossc", "fs.img", "lab.json"}
+LAB_ENTRIES = {
+    *("ad", "ca", "secrets", "log", "run", "mail", "sshd", "ossc", "fs.img", "lab.json"),
+    "inventory",  # the inventory's default place (config.INVENTORY_NAME)
+}
 
 
 def _is_lab_dir(lab_dir: Path) -> bool:
