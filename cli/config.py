@@ -157,7 +157,7 @@ def load(root: click.Command) -> tuple[Path, dict[str, Any]]:
 class ConfiguredGroup(TreGroup):
     """The root group: its context's ``default_map`` comes from the config file.
 
-    A broken file is reported when a command runs (one line, exit 1), so ``--help`` and
+    A broken file is reported when a command runs (one line, exit 1); ``--help`` and
     ``--version`` still answer.
     """
 
@@ -184,7 +184,9 @@ class ConfiguredGroup(TreGroup):
 
     def invoke(self, ctx: click.Context) -> Any:
         error = ctx.meta.get("tre.config_error")
-        if error is not None:
+        rest = [*getattr(ctx, "_protected_args", ()), *ctx.args]  # the sub-command's args
+        asks_help = set(ctx.help_option_names) & set(rest)
+        if error is not None and not asks_help:
             raise error
         return super().invoke(ctx)
 

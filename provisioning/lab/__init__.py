@@ -24,12 +24,18 @@ from .status import Check, checks
 __all__ = ["Check", "LabConfig", "Report", "down", "status", "up"]
 
 
+#: root's tools (losetup, samba, sshd, useradd): cron's PATH is only /usr/bin:/bin
+SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
 def _require_root() -> None:
     if os.geteuid() != 0:
         raise LabError(
             "the lab must run as root (it runs Samba, mounts a file system and adds a system "
             "user): try `sudo tre lab up`"
         )
+    path = os.environ.get("PATH", os.defpath).split(os.pathsep)
+    os.environ["PATH"] = os.pathsep.join([*path, *(d for d in SBIN if d not in path)])
 
 
 @contextmanager
