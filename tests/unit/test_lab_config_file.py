@@ -76,3 +76,22 @@ def test_the_lab_inventory_default_never_depends_on_the_cwd(
     assert LabConfig.from_env(lab_dir=tmp_path / "lab").inventory_dir == tmp_path / "inv"
     explicit = LabConfig.from_env(lab_dir=tmp_path / "lab", inventory_dir=tmp_path / "x")
     assert explicit.inventory_dir == tmp_path / "x"
+
+
+def test_up_never_overwrites_an_inventory_it_did_not_write(tmp_path: Path) -> None:
+    """`inventory` in the config may name the production inventory: the lab refuses it."""
+    from provisioning.errors import LabError
+    from provisioning.lab import inventory_writer
+
+    prod = tmp_path / "prod"
+    prod.mkdir()
+    (prod / "hosts.yml").write_text("all:\n  children: {}\n")
+    cfg = LabConfig(lab_dir=tmp_path / "lab", inventory_dir=prod)
+    with pytest.raises(LabError, match="did not write: not overwriting"):
+        inventory_writer.write(cfg, Report())
+    assert (prod / "hosts.yml").read_text() == "all:\n  children: {}\n"
+    assert not (prod / "group_vars").exists()
+    lab_inv = LabConfig(lab_dir=tmp_path / "lab", inventory_dir=tmp_path / "labinv")
+    inventory_writer.write(lab_inv, Report())
+    inventory_writer.write(lab_inv, Report())  # its own: rewritten freely
+    assert (tmp_path / "labinv" / "hosts.yml").read_text().startswith(inventory_writer.HEADER)
