@@ -142,8 +142,8 @@ def status(cfg: LabConfig | None = None) -> list[Check]:
     cfg = cfg or LabConfig.from_env()
     _require_root()  # the checks read root-only secrets
     recorded = LabConfig.load_recorded(cfg.lab_dir)
-    # the default inventory dir is relative to the cwd: if there is none here, trust what
-    # `up` recorded
+    # an inventory named by flag, environment or config that holds none: trust what `up`
+    # recorded
     if (
         recorded is not None
         and recorded.inventory_dir != cfg.inventory_dir
