@@ -12,6 +12,7 @@ import click
 
 from provisioning import __version__
 
+from .cmd_bill import bill
 from .cmd_contract import contract
 from .cmd_lab import lab
 from .cmd_project import project
@@ -42,6 +43,7 @@ cli.add_command(plan)
 cli.add_command(apply)
 cli.add_command(project)
 cli.add_command(desired)
+cli.add_command(bill)
 
 
 def main() -> None:

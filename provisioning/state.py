@@ -19,6 +19,7 @@ from typing import Any
 
 from .errors import StateError
 from .identity import Identity, Issued
+from .state_billing import BILLING_SCHEMA, BillingRecords
 
 DEFAULT_STATE_URL = "sqlite:////var/lib/tre/state.db"
 #: Run statuses the next apply recovers from the run's journal (``interrupted_runs``).
@@ -60,6 +61,21 @@ BEGIN SELECT RAISE(ABORT, 'an issued identity never changes'); END;
 CREATE TRIGGER IF NOT EXISTS identities_no_delete BEFORE DELETE ON identities
 BEGIN SELECT RAISE(ABORT, 'an issued identity never changes'); END;
 """
+#: Archives of ended projects (issue 11): where, how large, when made and verified.
+_ARCHIVES = """
+CREATE TABLE IF NOT EXISTS archives (
+    project TEXT PRIMARY KEY, status TEXT NOT NULL, location TEXT NOT NULL,
+    manifest_sha256 TEXT, files INTEGER, bytes BIGINT, size_gb INTEGER, archived_on TEXT,
+    verified_at TEXT, verify_result TEXT, run_id TEXT NOT NULL, updated TEXT NOT NULL
+);
+"""
+#: Measured billable usage (issue 13, quota-monthly): one row per project, kind and period.
+_BILLABLE_USAGE = """
+CREATE TABLE IF NOT EXISTS billable_usage (
+    project TEXT NOT NULL, kind TEXT NOT NULL, period TEXT NOT NULL, quantity INTEGER NOT NULL,
+    detail TEXT NOT NULL, recorded_at TEXT NOT NULL, PRIMARY KEY (project, kind, period)
+);
+"""
 
 
 @dataclass(frozen=True)
@@ -89,7 +105,7 @@ def sqlite_path(url: str) -> Path:
     raise StateError(f"state store {scheme!r} is not supported yet: use sqlite:///PATH")
 
 
-class StateStore:
+class StateStore(BillingRecords):
     """One SQLite database; every method is one short transaction."""
 
     def __init__(self, url: str = DEFAULT_STATE_URL) -> None:
@@ -102,7 +118,7 @@ class StateStore:
                 os.chmod(self.path, 0o600)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA + _ARCHIVES + _BILLABLE_USAGE + BILLING_SCHEMA)
             self._migrate()
         except (OSError, sqlite3.Error) as e:
             raise StateError(f"cannot open the state store {self.path}: {e}") from None
@@ -357,6 +373,37 @@ class StateStore:
             group: {p: sorted(m) for p, m in by_project.items() if m}
             for group, by_project in held.items()
         }
+
+    # archives and measured usage (issues 11 and 13; read by billing) ---------------------
+    def archive(self, project: str) -> dict[str, Any] | None:
+        rows = self._read("SELECT * FROM archives WHERE project = ?", (project,))
+        return dict(rows[0]) if rows else None
+
+    def archives(self) -> list[dict[str, Any]]:
+        rows = self._read("SELECT * FROM archives ORDER BY CAST(project AS INTEGER)")
+        return [dict(r) for r in rows]
+
+    def billable_usage(
+        self, kind: str | None = None, project: str | None = None
+    ) -> list[dict[str, Any]]:
+        where = [w for w, v in (("kind = ?", kind), ("project = ?", project)) if v is not None]
+        params = tuple(v for v in (kind, project) if v is not None)
+        sql = "SELECT * FROM billable_usage" + (" WHERE " + " AND ".join(where) if where else "")
+        rows = self._read(sql + " ORDER BY CAST(project AS INTEGER), kind, period", params)
+        return [dict(r) for r in rows]
+
+    def record_billable(
+        self, project: str, kind: str, period: str, quantity: int, detail: Any
+    ) -> bool:
+        """Record a measured quantity once per (project, kind, period); False if already there."""
+        text = detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True)
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO billable_usage (project, kind, period, quantity, detail, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (project, kind, period) DO NOTHING",
+                (project, kind, period, quantity, text, _now()),
+            )
+            return cur.rowcount == 1
 
     # identities -------------------------------------------------------------------------
     def issue(self, identities: list[Identity], run_id: str) -> list[str]:
