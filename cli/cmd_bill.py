@@ -18,6 +18,7 @@ from provisioning.billing import (
     money,
     total,
 )
+from provisioning.billing.issue import issued_on
 from provisioning.orchestrate import actor
 from provisioning.policy import load_policy
 from provisioning.runner import new_run_id
@@ -103,7 +104,7 @@ def bill(
 def render(inv: Invoice, lines: list[InvoiceLine], currency: str) -> str:
     q = inv.quarter
     if inv.issued:
-        state = f"issued {inv.issued['at'][:10]} by {inv.issued['actor']}, SHA-256 {inv.sha256}"
+        state = f"issued {issued_on(inv.issued)} by {inv.issued['actor']}, SHA-256 {inv.sha256}"
     else:
         state = "open: a preview, not issued"
     out = [f"Invoice lines {q} ({q.start} to {q.end}), {state}"]

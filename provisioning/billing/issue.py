@@ -91,7 +91,13 @@ def issue(
 
 def _already(quarter: Quarter, record: dict[str, Any]) -> str:
     return (
-        f"{quarter} was issued on {record['at'][:10]} by {record['actor']} (run"
+        f"{quarter} was issued on {issued_on(record)} by {record['actor']} (run"
         f" {record['run_id']}); issued quarters are final: later changes are corrected in"
         " the next open quarter"
     )
+
+
+def issued_on(record: dict[str, Any]) -> str:
+    """The day a quarter was issued: the issuing command's --today (the wall clock's date
+    when it was not recorded)."""
+    return str(record["detail"].get("today") or record["at"][:10])
