@@ -19,10 +19,11 @@ from provisioning.billing import (
     total,
 )
 from provisioning.billing.issue import issued_on
+from provisioning.errors import StateError
 from provisioning.orchestrate import actor
 from provisioning.policy import load_policy
 from provisioning.runner import new_run_id
-from provisioning.state import StateStore
+from provisioning.state import StateStore, sqlite_path
 
 from .options import json_option, policy_option, state_url_option, today_option
 
@@ -75,6 +76,9 @@ def bill(
     if do_issue and institution:
         raise click.UsageError("--issue issues the whole quarter; leave out --institution")
     policy = load_policy(policy_path)
+    local = state_url.startswith("sqlite:") or "://" not in state_url
+    if local and not sqlite_path(state_url).exists():  # a read never creates a store
+        raise StateError(f"no state store at {sqlite_path(state_url)}: nothing was applied yet")
     store = StateStore(state_url)
     try:
         if do_issue:

@@ -3,8 +3,9 @@
 Issued quarters are final. For an open quarter Q the lines are the owed lines of Q's months,
 then, for every month of an earlier *issued* quarter, the difference between what is owed now
 and what was issued for it (issued lines and earlier corrections together), as correction
-lines with the corrected month as their period. Lines are matched on (project, code, month,
-unit price); a changed price gives a negative line at the old price and one at the new.
+lines with the corrected month as their period. Lines are matched on (project, code, month);
+a correction is priced at the unit price the month was issued with (a tariff changed since is
+not retroactive), a month issued without that service at today's.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def quarter_lines(
         if Quarter.of(ln.period_start) == quarter and ln.quantity - billed[ln.key]:
             out.append(replace(ln, quantity=ln.quantity - billed[ln.key]))
     last_issued = {ln.key: ln for ln in issued}
-    for key in sorted(set(by_key) | set(billed), key=lambda k: (k[2], int(k[0]), k[1], k[3])):
+    for key in sorted(set(by_key) | set(billed), key=lambda k: (k[2], int(k[0]), k[1])):
         month: date = key[2]
         q = Quarter.of(month)
         if q >= quarter or q not in closed:
@@ -65,7 +66,8 @@ def quarter_lines(
         delta = (now.quantity if now else 0) - billed[key]
         if delta:
             base = now or last_issued[key]
-            out.append(replace(base, quantity=delta, correction=True))
+            price = last_issued[key].unit_price if key in last_issued else base.unit_price
+            out.append(replace(base, quantity=delta, unit_price=price, correction=True))
     return sort_lines(out)
 
 

@@ -105,9 +105,10 @@ class InvoiceLine:
         return self.unit_price * self.quantity
 
     @property
-    def key(self) -> tuple[str, str, date, Decimal]:
-        """What issued and computed lines are matched on (the institution is not part of it)."""
-        return (self.project, self.code, self.period_start, self.unit_price)
+    def key(self) -> tuple[str, str, date]:
+        """What issued and owed lines are matched on: neither the institution nor the price
+        (a tariff changed later is not retroactive)."""
+        return (self.project, self.code, self.period_start)
 
 
 def money(amount: Decimal) -> str:

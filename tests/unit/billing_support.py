@@ -24,6 +24,7 @@ from provisioning.billing import (
 from provisioning.contract import load_contract
 from provisioning.contract.model import Contract
 from provisioning.policy import load_policy
+from provisioning.policy_model import Policy
 
 POLICY = load_policy()
 UU = "Universiteit Utrecht"
@@ -98,10 +99,11 @@ def bill(
     quarter: str,
     issued: list[InvoiceLine] | None = None,
     issued_quarters: tuple[str, ...] = (),
+    policy: Policy = POLICY,
 ) -> list[InvoiceLine]:
     return quarter_lines(
         Quarter.parse(quarter),
-        should_lines(inp, POLICY),
+        should_lines(inp, policy),
         issued or [],
         [Quarter.parse(q) for q in issued_quarters],
     )

@@ -9,6 +9,7 @@ researcher avries (no token yet), subject GBAPERSOONTAB at the start. Its months
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -293,3 +294,23 @@ def test_minimum_months_survive_an_early_removal() -> None:
     assert storage == [2, 3, 4, 5, 6, 7]
     assert min_until(date(2027, 2, 1), 6) == date(2027, 7, 31)
     assert [ln.period_start.month for ln in owed if ln.code == "SOFTWARE-MPLUS"] == [2, 3, 4]
+
+
+def test_a_changed_tariff_is_not_retroactive() -> None:
+    """Q1 issued at 147 per researcher-month. The policy's tariff becomes 150, and a revision
+    applied 2027-04-10 adds cbakker from 2027-03-01 (token held).
+    Q2: own lines at the new tariff: 3 x (19 + 2 x 150 = 319)                       =  957
+        the March correction at the price March was issued with: +1 x 147          =  147
+        no correction for Jan..Mar's other lines (their price changed, not what happened)
+        957 + 147                                                                    = 1104
+    """
+    dearer = replace(POLICY, tariffs=replace(POLICY.tariffs, support_researcher_monthly=D(150)))
+    rev2 = copy.deepcopy(doc())
+    rev2["researchers"].append(person("cbakker", existing_token=True, **{"from": date(2027, 3, 1)}))
+    issued_q1 = bill(one("8100", (date(2026, 12, 1), doc())), "2027Q1")
+    after = one("8100", (date(2026, 12, 1), doc()), (date(2027, 4, 10), rev2))
+    q2 = bill(after, "2027Q2", issued_q1, ("2027Q1",), policy=dearer)
+    assert [
+        (ln.period_start, ln.code, ln.quantity, ln.unit_price) for ln in q2 if ln.correction
+    ] == [(date(2027, 3, 1), "SUPPORT-RESEARCHER", 1, D(147))]
+    assert total(q2) == D(1104)

@@ -214,3 +214,10 @@ def test_usage_and_archives_from_the_store(state, tmp_path) -> None:
 def test_line_dict_round_trip(state) -> None:
     lines = json.loads(tre("bill", "2027Q1", "--json", "--state", state).stdout)
     assert [line_dict(line_from_dict(ln)) for ln in lines] == lines
+
+
+def test_no_store_is_one_line_and_creates_nothing(tmp_path) -> None:
+    r = tre("bill", "2027Q1", "--state", f"sqlite:///{tmp_path}/none.db")
+    assert r.exit_code == 1
+    assert r.stderr == f"Error: no state store at {tmp_path}/none.db: nothing was applied yet\n"
+    assert not (tmp_path / "none.db").exists()
