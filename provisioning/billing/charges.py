@@ -58,7 +58,9 @@ class _Owed:
         return dict(out)
 
 
-def contract_counts(revisions: Sequence[AppliedRevision], policy: Policy) -> dict:
+def contract_counts(
+    revisions: Sequence[AppliedRevision], policy: Policy
+) -> dict[tuple[date, str], int]:
     """Quantities per (month, code) of one project's contract history."""
     last = revisions[-1].contract
     start, end = as_date(last["start"]), as_date(last["end"])
@@ -96,12 +98,28 @@ def contract_counts(revisions: Sequence[AppliedRevision], policy: Policy) -> dic
     for seg in history.segments(revisions, history.software):
         pkg = policy.package(seg.item["package"])
         s_end = as_date(seg.contract["end"] if pkg.billing == "until_end" else seg.item["end"])
-        _minimum(owed, software_code(pkg.name), seg, s_end, pkg.min_months)
+        # one package is never taken twice at once (software-overlap): a month counts once
+        _minimum(owed, software_code(pkg.name), seg, s_end, pkg.min_months, key=pkg.name)
     for seg in history.segments(revisions, history.storage):
         step = policy.storage_step(seg.item["size"])
         _minimum(owed, storage_code(step.size), seg, as_date(seg.item["end"]), step.min_months)
     last_month = first_of(end)
     return {(m, code): n for (m, code), n in owed.counts().items() if m <= last_month}
+
+
+def _counts(
+    number: str, revisions: Sequence[AppliedRevision], policy: Policy
+) -> dict[tuple[date, str], int]:
+    """``contract_counts``; a stored revision that is not a whole contract is one line."""
+    try:
+        counts = contract_counts(revisions, policy)
+        for r in revisions:  # every line names its institution
+            str(r.contract["institution"]["name"])
+        return counts
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise BillingError(
+            f"project {number}: an applied revision cannot be billed ({type(e).__name__}: {e})"
+        ) from None
 
 
 def _person(seg: history.Segment, owed: _Owed, support: Any) -> None:
@@ -121,13 +139,20 @@ def _person(seg: history.Segment, owed: _Owed, support: Any) -> None:
     support(f"SUPPORT-{role.upper()}", seg.key, p_start, p_end)
 
 
-def _minimum(owed: _Owed, code: str, seg: history.Segment, end: date, min_months: int) -> None:
+def _minimum(
+    owed: _Owed,
+    code: str,
+    seg: history.Segment,
+    end: date,
+    min_months: int,
+    key: Hashable | None = None,
+) -> None:
     """Monthly from the item's first month; dropped early, still at least ``min_months``."""
     s_start = as_date(seg.item["start"])
     s_end = seg.clip(end)
     if s_end < s_start:
         return  # dropped before its first month
-    owed.monthly(code, seg.key, s_start, max(s_end, min_until(s_start, min_months)))
+    owed.monthly(code, key or seg.key, s_start, max(s_end, min_until(s_start, min_months)))
 
 
 def archive_quantity(size_gb: int, retention_years: int, policy: Policy) -> int:
@@ -138,9 +163,7 @@ def archive_quantity(size_gb: int, retention_years: int, policy: Policy) -> int:
 
 def should_lines(inp: BillingInput, policy: Policy) -> list[InvoiceLine]:
     """Every line owed for every month, from everything that happened (no quarter yet)."""
-    counts: dict[str, dict[tuple[date, str], int]] = {
-        p: contract_counts(revs, policy) for p, revs in inp.revisions.items() if revs
-    }
+    counts = {p: _counts(p, revs, policy) for p, revs in inp.revisions.items() if revs}
 
     def project(number: str, what: str) -> dict[tuple[date, str], int]:
         if number not in counts:

@@ -29,19 +29,20 @@ def events_from_contracts(revisions: Mapping[str, Sequence[AppliedRevision]]) ->
         if not revs:
             continue
         c = revs[-1].contract
-        start = as_date(c["start"])
         if c.get("moves_from"):
             out.append(
                 FeeEvent(
                     "move",
                     str(c["moves_from"]),
-                    start,
+                    as_date(c["start"]),
                     institution=c["institution"]["name"],
                     to_project=number,
                 )
             )
         if c.get("reopens"):
-            out.append(FeeEvent("reopen", number, start, of_project=str(c["reopens"])))
+            out.append(
+                FeeEvent("reopen", number, as_date(c["start"]), of_project=str(c["reopens"]))
+            )
     return out
 
 

@@ -314,3 +314,16 @@ def test_a_changed_tariff_is_not_retroactive() -> None:
         (ln.period_start, ln.code, ln.quantity, ln.unit_price) for ln in q2 if ln.correction
     ] == [(date(2027, 3, 1), "SUPPORT-RESEARCHER", 1, D(147))]
     assert total(q2) == D(1104)
+
+
+def test_a_running_seat_moved_is_not_billed_twice() -> None:
+    """SAS Mar..May 2027; a revision applied 2027-04-05 says Apr..May. March was in force
+    and is billed; April and May once: 3 x 571 = 1713 (not 5 x 571)."""
+    sas = [{"package": "SAS", "from": date(2027, 3, 1), "until": date(2027, 5, 31)}]
+    later = [{"package": "SAS", "from": date(2027, 4, 1), "until": date(2027, 5, 31)}]
+    inp = one(
+        "8100", (date(2026, 12, 1), doc(software=sas)), (date(2027, 4, 5), doc(software=later))
+    )
+    owed = bill(inp, "2027Q1") + bill(inp, "2027Q2")
+    assert [ln.period_start.month for ln in owed if ln.code == "SOFTWARE-SAS"] == [3, 4, 5]
+    assert total([ln for ln in owed if ln.code == "SOFTWARE-SAS"]) == D(1713)

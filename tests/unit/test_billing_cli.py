@@ -221,3 +221,15 @@ def test_no_store_is_one_line_and_creates_nothing(tmp_path) -> None:
     assert r.exit_code == 1
     assert r.stderr == f"Error: no state store at {tmp_path}/none.db: nothing was applied yet\n"
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_stored_revision_that_is_no_contract_is_one_line(state) -> None:
+    store = StateStore(state)
+    store.save_revision({"project": "7665"}, "aaa", "r0", "7665.yaml", {"title": "x"})
+    store.close()
+    r = tre("bill", "2027Q1", "--state", state)
+    assert r.exit_code == 1
+    assert (
+        r.stderr
+        == "Error: project 7665: an applied revision cannot be billed (KeyError: 'start')\n"
+    )
