@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import StateError
 from .identity import Identity, Issued
-from .state_billing import BILLING_SCHEMA, BillingRecords
+from .state_invoices import INVOICE_SCHEMA, InvoiceRecords
 
 DEFAULT_STATE_URL = "sqlite:////var/lib/tre/state.db"
 #: Run statuses the next apply recovers from the run's journal (``interrupted_runs``).
@@ -105,7 +105,7 @@ def sqlite_path(url: str) -> Path:
     raise StateError(f"state store {scheme!r} is not supported yet: use sqlite:///PATH")
 
 
-class StateStore(BillingRecords):
+class StateStore(InvoiceRecords):
     """One SQLite database; every method is one short transaction."""
 
     def __init__(self, url: str = DEFAULT_STATE_URL) -> None:
@@ -118,7 +118,7 @@ class StateStore(BillingRecords):
                 os.chmod(self.path, 0o600)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA + _ARCHIVES + _BILLABLE_USAGE + BILLING_SCHEMA)
+            self._db.executescript(_SCHEMA + _ARCHIVES + _BILLABLE_USAGE + INVOICE_SCHEMA)
             self._migrate()
         except (OSError, sqlite3.Error) as e:
             raise StateError(f"cannot open the state store {self.path}: {e}") from None
@@ -386,17 +386,18 @@ class StateStore(BillingRecords):
     def billable_usage(
         self, kind: str | None = None, project: str | None = None
     ) -> list[dict[str, Any]]:
+        """Records (``detail`` as a dict), by period, project number and kind."""
         where = [w for w, v in (("kind = ?", kind), ("project = ?", project)) if v is not None]
         params = tuple(v for v in (kind, project) if v is not None)
         sql = "SELECT * FROM billable_usage" + (" WHERE " + " AND ".join(where) if where else "")
-        rows = self._read(sql + " ORDER BY CAST(project AS INTEGER), kind, period", params)
-        return [dict(r) for r in rows]
+        rows = self._read(sql + " ORDER BY period, CAST(project AS INTEGER), kind", params)
+        return [dict(r, detail=json.loads(r["detail"])) for r in rows]
 
     def record_billable(
-        self, project: str, kind: str, period: str, quantity: int, detail: Any
+        self, project: str, kind: str, period: str, quantity: int, detail: dict[str, Any]
     ) -> bool:
         """Record a measured quantity once per (project, kind, period); False if already there."""
-        text = detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True)
+        text = json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str)
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO billable_usage (project, kind, period, quantity, detail, recorded_at)"

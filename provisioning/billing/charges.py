@@ -170,7 +170,8 @@ def should_lines(inp: BillingInput, policy: Policy) -> list[InvoiceLine]:
             raise BillingError(f"{what} of project {number}: no applied contract to bill it to")
         return counts[number]
 
-    smallest = min(policy.storage_steps, key=lambda s: s.size_bytes).size
+    steps = sorted(policy.storage_steps, key=lambda s: s.size_bytes)
+    smallest = ([s for s in steps if s.min_months == 1] or steps)[0].size  # as quota-monthly
     for u in inp.usage:
         if u.kind == EXTRA_STORAGE:
             c = project(u.project, f"usage {u.kind} {u.month:%Y-%m}")

@@ -47,19 +47,19 @@ def events_from_contracts(revisions: Mapping[str, Sequence[AppliedRevision]]) ->
 
 
 def _usage(row: Mapping[str, Any]) -> Usage:
-    step = None
-    try:
-        detail = json.loads(row["detail"])
-        if isinstance(detail, dict) and isinstance(detail.get("step"), str):
-            step = detail["step"]
-    except (TypeError, ValueError):
-        pass
+    detail = row.get("detail")
+    if isinstance(detail, str):  # the text as stored
+        try:
+            detail = json.loads(detail)
+        except ValueError:
+            detail = None
+    step = detail.get("step") if isinstance(detail, dict) else None
     return Usage(
         str(row["project"]),
         row["kind"],
         as_date(f"{row['period']}-01"),
         int(row["quantity"]),
-        step,
+        step if isinstance(step, str) else None,
     )
 
 

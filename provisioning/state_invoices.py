@@ -1,4 +1,4 @@
-"""The state store's billing records (docs/billing.md): what billing reads and what it issues.
+"""The state store's invoice records (docs/billing.md): revision history with days, issued lines.
 
 A mixin of :class:`provisioning.state.StateStore` (its ``_read``/``_tx`` helpers), kept apart
 so state.py stays small. Issued invoice lines are append-only like the ledger: an issued
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 #: Issued invoice lines: one row per line of an issued quarter, never updated or deleted.
-BILLING_SCHEMA = """
+INVOICE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS invoice_lines (
     quarter TEXT NOT NULL, line INTEGER NOT NULL, institution TEXT NOT NULL,
     project TEXT NOT NULL, code TEXT NOT NULL, service TEXT NOT NULL, quantity INTEGER NOT NULL,
@@ -42,7 +42,7 @@ _LINE_COLUMNS = (
 )
 
 
-class BillingRecords:
+class InvoiceRecords:
     """Store methods of billing; every method is one short transaction (StateStore's)."""
 
     _read: Any
