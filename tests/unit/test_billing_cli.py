@@ -124,6 +124,14 @@ def test_json_and_csv_together_is_usage(state) -> None:
     assert tre("bill", "2027Q1", "--json", "--csv", "--state", state).exit_code == 2
 
 
+def test_issue_is_for_the_whole_quarter(state) -> None:
+    r = tre(
+        "bill", "2027Q1", "--issue", "--institution", UVA, "--today", "2027-04-01", "--state", state
+    )
+    assert r.exit_code == 2 and "leave out --institution" in r.stderr
+    assert StateStore(state).issued_invoices() == {}
+
+
 def test_issue_is_final_and_later_changes_are_corrected(state, tmp_path) -> None:
     """Q1 issued on 2027-04-01 (not before its end). A revision applied 2027-04-10 adds
     cbakker to 8100 from 2027-02-01 (token held): Q1 stays as issued; Q2 gets corrections
