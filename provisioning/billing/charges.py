@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -37,7 +37,6 @@ class _Owed:
 
     def __init__(self) -> None:
         self.months: defaultdict[tuple[str, Hashable], set[date]] = defaultdict(set)
-        self.extra: defaultdict[tuple[date, str], int] = defaultdict(int)
 
     def once(self, code: str, key: Hashable, month: date) -> None:
         self.months[(code, key)].add(first_of(month))
@@ -45,16 +44,11 @@ class _Owed:
     def monthly(self, code: str, key: Hashable, start: date, end: date) -> None:
         self.months[(code, key)].update(months(start, end))
 
-    def add(self, month: date, code: str, quantity: int) -> None:
-        self.extra[(first_of(month), code)] += quantity
-
     def counts(self) -> dict[tuple[date, str], int]:
         out: defaultdict[tuple[date, str], int] = defaultdict(int)
         for (code, _key), ms in self.months.items():
             for m in ms:
                 out[(m, code)] += 1
-        for k, n in self.extra.items():
-            out[k] += n
         return dict(out)
 
 
@@ -122,9 +116,10 @@ def _counts(
         ) from None
 
 
-def _person(seg: history.Segment, owed: _Owed, support: Any) -> None:
+def _person(seg: history.Segment, owed: _Owed, support: Callable[..., None]) -> None:
+    """A researcher's or observer's one-off fee (token rules) and monthly support."""
     p = seg.item
-    role, pid = seg.key  # type: ignore[misc]
+    role = seg.key[0]  # type: ignore[index]
     p_start = as_date(p["start"])
     p_end = seg.clip(as_date(p["end"]))
     if p_end < p_start:
