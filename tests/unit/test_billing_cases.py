@@ -327,3 +327,27 @@ def test_a_running_seat_moved_is_not_billed_twice() -> None:
     owed = bill(inp, "2027Q1") + bill(inp, "2027Q2")
     assert [ln.period_start.month for ln in owed if ln.code == "SOFTWARE-SAS"] == [3, 4, 5]
     assert total([ln for ln in owed if ln.code == "SOFTWARE-SAS"]) == D(1713)
+
+
+def test_removed_and_added_again() -> None:
+    """bjansen (no token) from the start; removed by a revision applied 2027-03-10 (billed
+    to March), back from 2027-06-01 by one applied 2027-05-20, now holding a token (free).
+    His support: Jan..Mar and Jun..Dec = 10 x 147 = 1470; his fees: Jan 407 only."""
+    both = [person("avries"), person("bjansen")]
+    back = [person("avries"), person("bjansen", existing_token=True, **{"from": date(2027, 6, 1)})]
+    inp = one(
+        "8100",
+        (date(2026, 12, 1), doc(researchers=both)),
+        (date(2027, 3, 10), doc()),
+        (date(2027, 5, 20), doc(researchers=back)),
+    )
+    lines = [ln for q in (1, 2, 3, 4) for ln in bill(inp, f"2027Q{q}")]
+    two = [
+        ln.period_start.month
+        for ln in lines
+        if ln.code == "SUPPORT-RESEARCHER" and ln.quantity == 2
+    ]
+    assert two == [1, 2, 3, 6, 7, 8, 9, 10, 11, 12]
+    assert [
+        (ln.period_start.month, ln.quantity) for ln in lines if ln.code == "RESEARCHER-NEW"
+    ] == [(1, 2)]
