@@ -21,6 +21,7 @@ from .errors import StateError
 from .identity import Identity, Issued
 from .state_archives import ARCHIVES_DDL, ArchivesMixin
 from .state_billing import BILLABLE_SCHEMA, BillableUsage
+from .state_invoices import INVOICE_SCHEMA, InvoiceRecords
 
 DEFAULT_STATE_URL = "sqlite:////var/lib/tre/state.db"
 #: Run statuses the next apply recovers from the run's journal (``interrupted_runs``).
@@ -91,7 +92,7 @@ def sqlite_path(url: str) -> Path:
     raise StateError(f"state store {scheme!r} is not supported yet: use sqlite:///PATH")
 
 
-class StateStore(BillableUsage, ArchivesMixin):
+class StateStore(BillableUsage, ArchivesMixin, InvoiceRecords):
     """One SQLite database; every method is one short transaction."""
 
     def __init__(self, url: str = DEFAULT_STATE_URL) -> None:
@@ -104,7 +105,7 @@ class StateStore(BillableUsage, ArchivesMixin):
                 os.chmod(self.path, 0o600)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA + BILLABLE_SCHEMA + ARCHIVES_DDL)
+            self._db.executescript(_SCHEMA + BILLABLE_SCHEMA + ARCHIVES_DDL + INVOICE_SCHEMA)
             self._migrate()
         except (OSError, sqlite3.Error) as e:
             raise StateError(f"cannot open the state store {self.path}: {e}") from None
