@@ -226,9 +226,10 @@ def reconcile(module: AnsibleModule) -> dict:
         new_ids: dict = {key: None for key in missing}
         if missing and not module.check_mode:
             try:
-                start = reserve_ids(
-                    conn, index.settings, p["id_min"], index.max_id + 1, len(missing)
-                )
+                # never below a number tre issued, even to an object deleted since
+                issued = (desired.get("identities") or {}).get("highest") or 0
+                floor = max(index.max_id, issued) + 1
+                start = reserve_ids(conn, index.settings, p["id_min"], floor, len(missing))
             except LDAP_ERRORS as e:
                 where = index.settings.allocator_dn
                 raise LdapError(operation_message(e, "update", where, p["bind_user"])) from None
