@@ -151,3 +151,25 @@ def test_the_heavy_desktop_is_free(tmp_path):
     heavy = load_contract(path, POLICY)
     assert quote(heavy, POLICY).total == quote(plain, POLICY).total
     assert quote(heavy, POLICY).quarters() == quote(plain, POLICY).quarters()
+
+
+def test_a_deletion_in_the_plan_names_what_it_deletes():
+    from cli.render import change_line
+
+    line = change_line(
+        {
+            "op": "delete",
+            "kind": "account",
+            "name": "p7850.jdevries",
+            "before": {"sAMAccountName": "p7850.jdevries", "employeeID": "jdevries"},
+            "after": None,
+        }
+    )
+    assert line.split() == [
+        "-",
+        "delete",
+        "account",
+        "p7850.jdevries",
+        "(sAMAccountName=p7850.jdevries,",
+        "employeeID=jdevries)",
+    ]
