@@ -59,6 +59,9 @@ def test_membership_follows_the_reservations_day_by_day(lab_inventory, tmp_path)
         assert _holders(conn, v) == holders, today
         heavy = [c for c in first["changes"] if c["name"] == "HEAVY-DESKTOP" and c["project"]]
         assert all(c["project"] == PROJECT for c in heavy)
+        shown = tre_json("project", "show", PROJECT, env=env)["seats"]  # from the ledger
+        held = {s["group"]: s["held"] for s in shown}
+        assert held.get("HEAVY-DESKTOP", 0) == len(holders), today
         again = tre_json("apply", str(path), "--today", today, "--yes", env=env)
         assert again["changes"] == [], (today, again["changes"])
     group = ad_objects(conn, v["tre_ad_software_ou"])["HEAVY-DESKTOP"]

@@ -15,7 +15,8 @@ pre-Windows 2000 logon name limit of AD):
   hash): lower-case letters, digits, ``.`` and ``-``, never starting with ``.`` or ``-``
   (``ACCOUNT_RE``);
 - groups: the project groups ``p<project>-members``/``-observers`` (lower case), the seat
-  groups ``SW-<PACKAGE>`` and the reader groups ``DS-<SUBJECT>`` (upper case; a cut reader
+  groups ``SW-<PACKAGE>``, the heavy desktop's ``HEAVY-DESKTOP`` (``heavy_desktop``, shaped
+  like a seat pool) and the reader groups ``DS-<SUBJECT>`` (upper case; a cut reader
   group ends in ``-`` and three lower-case hash characters): letters, digits and ``-``, no
   ``.`` and no ``_`` (``GROUP_RE``).
 
