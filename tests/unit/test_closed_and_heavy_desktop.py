@@ -173,3 +173,25 @@ def test_a_deletion_in_the_plan_names_what_it_deletes():
         "(sAMAccountName=p7850.jdevries,",
         "employeeID=jdevries)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("closed_account_days: 0", "closed_account_days"),  # day 0 would delete an active one
+        ("heavy_desktop_capacity: -1", "heavy_desktop_capacity"),
+        ("", "closed_account_days: required key is missing"),
+    ],
+)
+def test_policy_numbers_are_checked(tmp_path, line, message):
+    from provisioning.errors import PolicyError
+    from provisioning.policy import DEFAULT_POLICY, load_policy
+
+    text = DEFAULT_POLICY.read_text(encoding="utf-8")
+    key = line.split(":")[0] if line else "closed_account_days"
+    lines = [ln for ln in text.splitlines() if not ln.startswith(f"{key}:")]
+    path = tmp_path / "policy.yaml"
+    path.write_text("\n".join(lines + [line]) + "\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(str(path))
+    assert any(message in p.line() for p in caught.value.problems), caught.value.problems
