@@ -50,6 +50,8 @@ def _unchanged(project: dict[str, Any], changes: list[dict[str, Any]]) -> str:
     touched = {(c.get("kind"), c.get("name")) for c in changes}
     accounts = [a for a in project["accounts"] if ("account", a["sam"]) not in touched]
     groups = [g["name"] for g in project["groups"].values() if ("group", g["name"]) not in touched]
+    if "groups" in (project.get("absent") or ()):
+        groups = []  # deleted (docs/lifecycle.md): nothing of them stays
     subjects = project["storage"]["file_subjects"]
     return (
         f"  = unchanged     {len(accounts)} account(s), {len(groups)} group(s);"

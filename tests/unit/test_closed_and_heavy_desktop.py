@@ -195,3 +195,13 @@ def test_policy_numbers_are_checked(tmp_path, line, message):
     with pytest.raises(PolicyError) as caught:
         load_policy(str(path))
     assert any(message in p.line() for p in caught.value.problems), caught.value.problems
+
+
+def test_a_closed_project_has_nothing_unchanged(small, capsys):
+    from cli.render import render_changes
+
+    state = build_desired_state([small], POLICY, date(2027, 5, 1))
+    render_changes([], [], planned=True, desired=state)
+    out = capsys.readouterr().out
+    assert "Project 9001 (ended):" in out
+    assert "= unchanged     0 account(s), 0 group(s); 0 file subject(s) in force" in out
