@@ -104,6 +104,7 @@ def test_deleted_at_day_90_never_before_and_numbers_never_reissued(lab_inventory
     deletes = sorted(re.findall(r"^\s+- delete\s+(account|group)\s+(\S+)", plan, re.M))
     assert deletes == sorted([("account", s) for s in sams] + [("group", g) for g in groups])
     assert f"Project {PROJECT} (ended):" in plan
+    assert set(_in_ou(conn, v, PROJECT)) == sams | groups  # the plan deleted nothing
     applied = tre_json("apply", str(path), "--today", DAY_90, "--yes", env=env)
     ops = [(c["op"], c["kind"], c["name"]) for c in applied["changes"]]
     assert ops == [("delete", "account", s) for s in sorted(sams)] + [
