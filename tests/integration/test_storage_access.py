@@ -10,7 +10,7 @@ import yaml
 from ldap3 import SUBTREE
 from ldap3.utils.conv import escape_filter_chars
 
-from tests.integration.conftest import TODAY
+from tests.integration.conftest import PROJECTS, TODAY
 from tests.integration.helpers import EXAMPLES, ad_objects, tre_json, write_contract
 
 pytestmark = pytest.mark.lab
@@ -44,7 +44,12 @@ def as_person(obj: dict, *cmd: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def people(applied):
     conn, v = applied["conn"], applied["v"]
-    objects = ad_objects(conn, v["tre_ad_projects_ou"])
+    # Only the example projects' OUs and the reader groups: a lab that also holds a big
+    # environment (bench/bench_env.py) must not make this read time out.
+    ou = v["tre_ad_projects_ou"]
+    objects: dict = {}
+    for base in (*(f"OU=P{p},{ou}" for p in PROJECTS), f"OU=Subjects,{ou}"):
+        objects.update(ad_objects(conn, base))
     for obj in objects.values():
         if obj.get("uidNumber"):
             obj["groups"] = resolved_groups(conn, v["tre_ad_base_dn"], obj["dn"])
