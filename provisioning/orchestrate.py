@@ -30,7 +30,8 @@ from .policy_model import Policy
 from .process import wait_for_run
 from .revisions import RevisionProblem, check_revision
 from .runner import RunResult, TaskResult, journal_entries, new_run_id, run_site
-from .state import LedgerEntry, StateStore
+from .state import POSTGRESQL, LedgerEntry, StateStore, dialect_of
+from .state.lock import Held, advisory_apply_lock
 
 
 @dataclass(frozen=True)
@@ -128,12 +129,33 @@ def plan(prepared: Prepared, inventory: Path, home: Path) -> RunResult:
 
 
 @contextmanager
-def apply_lock(home: Path, wait_seconds: float = 600) -> Iterator[None]:
-    """One apply at a time per admin machine (per ``--home``); waits for the other to end.
+def apply_lock(
+    home: Path,
+    wait_seconds: float = 600,
+    state_url: str | None = None,
+    wait: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> Iterator[Held]:
+    """One apply at a time per state store; the held lock (``running(run_id)`` names the run).
 
     Two admins applying at once would race on the same subvolumes; AD numbering is safe
     anyway (atomic allocator), this keeps the file server and the ledger orderly too.
+    A PostgreSQL store (a team, several admin machines): its advisory lock (``state/lock.py``);
+    a second apply is refused in one line naming the holder, or with ``wait`` waits up to
+    ``wait_seconds``. An SQLite store (one machine): ``<home>/apply.lock``, waited for.
     """
+    if state_url is not None and dialect_of(state_url) == POSTGRESQL:
+        limit = wait_seconds if wait else None
+        with advisory_apply_lock(state_url, actor(), limit, say) as held:
+            yield held
+        return
+    with _local_lock(home, wait_seconds):
+        yield Held(None)
+
+
+@contextmanager
+def _local_lock(home: Path, wait_seconds: float) -> Iterator[None]:
+    """``<home>/apply.lock``: one apply at a time on this admin machine (per ``--home``)."""
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open(home / "apply.lock", "a+") as lock:
         deadline = time.monotonic() + wait_seconds
@@ -242,11 +264,13 @@ def apply(
     store: StateStore,
     force: bool = False,
     planned: RunResult | None = None,
+    on_run: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Real run; the ledger gets exactly the changes the modules report as done.
 
     When ``planned`` (the check-mode run just shown) has no changes, nothing is run again:
-    the revision is recorded against the plan's run.
+    the revision is recorded against the plan's run. ``on_run`` gets the run id once the
+    run is started (the apply lock names it, ``Held.running``).
     """
     check_inventory(inventory)
     who = actor()
@@ -258,6 +282,8 @@ def apply(
         return planned
     run_id = new_run_id()
     store.start_run(run_id, who, "apply", prepared.today.isoformat(), projects)
+    if on_run is not None:
+        on_run(run_id)
     result: RunResult | None = None
     try:
         result = run_site(

@@ -51,5 +51,7 @@ def test_state_file_is_private(store, tmp_path):
 
 def test_url_shapes():
     assert str(sqlite_path("sqlite:////var/lib/tre/state.db")) == "/var/lib/tre/state.db"
-    with pytest.raises(StateError, match="not supported yet"):
+    with pytest.raises(StateError, match="not an SQLite store"):
         sqlite_path("postgresql://db/tre")
+    with pytest.raises(StateError, match="'mysql' is not supported"):
+        sqlite_path("mysql://db/tre")
