@@ -16,6 +16,7 @@ from .cmd_contract import contract
 from .cmd_lab import lab
 from .cmd_project import project
 from .cmd_run import apply, desired, plan
+from .cmd_state import ledger, state
 from .errors import TreGroup
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -42,6 +43,8 @@ cli.add_command(plan)
 cli.add_command(apply)
 cli.add_command(project)
 cli.add_command(desired)
+cli.add_command(state)
+cli.add_command(ledger)
 
 
 def main() -> None:
