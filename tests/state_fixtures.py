@@ -63,9 +63,11 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.lab)]
 
 @pytest.fixture(params=BACKENDS)
 def state_url(request, tmp_path) -> Iterator[str]:
-    """A ready store's URL on each back end (PostgreSQL: migrated, as `tre state migrate`)."""
+    """A ready (migrated) store's URL on each back end."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/state.db"
+        url = f"sqlite:///{tmp_path}/state.db"
+        migrate(url)
+        yield url
         return
     request.getfixturevalue("lab_inventory")  # the lab (and its PostgreSQL) is up
     with pg_database() as url:
