@@ -137,4 +137,4 @@ def test_portable_ddl_as_postgresql_spells_it():
 
 def test_migrations_are_numbered_in_order():
     assert [x.version for x in m.MIGRATIONS] == list(range(1, len(m.MIGRATIONS) + 1))
-    assert SCHEMA_VERSION == m.MIGRATIONS[-1].version
+    assert m.MIGRATIONS[-1].version == SCHEMA_VERSION
