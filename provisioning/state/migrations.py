@@ -218,8 +218,14 @@ def migrate(db: Db) -> list[Migration]:
     """Apply the pending migrations in one transaction; returns those applied.
 
     Two at once queue (SQLite's write lock; a transaction-scoped advisory lock on
-    PostgreSQL) and the second finds nothing to do. A newer store is refused untouched.
+    PostgreSQL) and the second finds nothing to do. A newer store is refused untouched. A
+    current store is only read (no write lock: every command opening an SQLite store asks).
     """
+    found = current_version(db)
+    if found > SCHEMA_VERSION:
+        raise newer(found, db.where)
+    if found == SCHEMA_VERSION:
+        return []
     db.begin()
     try:
         if db.dialect == POSTGRESQL:
