@@ -7,12 +7,10 @@ This is the only place that ties the pure domain to the runner and the store; th
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import os
 import pwd
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,7 +20,7 @@ from .contract.gate import require_runnable
 from .contract.model import Contract
 from .contract.tokens import token_conflicts
 from .desired import build_desired_state, revision_of
-from .errors import InventoryError, ProvisioningError, RevisionError, RunError, StateError
+from .errors import InventoryError, RevisionError, RunError, StateError
 from .identity import issued_by_run
 from .inventory import load_inventory
 from .lifecycle import status_on
@@ -30,8 +28,8 @@ from .policy_model import Policy
 from .process import wait_for_run
 from .revisions import RevisionProblem, check_revision
 from .runner import RunResult, TaskResult, journal_entries, new_run_id, run_site
-from .state import POSTGRESQL, LedgerEntry, StateStore, dialect_of
-from .state.lock import Held, advisory_apply_lock
+from .state import LedgerEntry, StateStore
+from .state.lock import apply_lock  # noqa: F401  (the apply lock; cli/cmd_run.py takes it here)
 
 
 @dataclass(frozen=True)
@@ -126,54 +124,6 @@ def plan(prepared: Prepared, inventory: Path, home: Path) -> RunResult:
     if not result.ok:
         raise RunError(f"plan failed: {result.failures[0]}")
     return result
-
-
-@contextmanager
-def apply_lock(
-    home: Path,
-    wait_seconds: float = 600,
-    state_url: str | None = None,
-    wait: bool = False,
-    say: Callable[[str], None] | None = None,
-) -> Iterator[Held]:
-    """One apply at a time per state store; the held lock (``running(run_id)`` names the run).
-
-    Two admins applying at once would race on the same subvolumes; AD numbering is safe
-    anyway (atomic allocator), this keeps the file server and the ledger orderly too.
-    A PostgreSQL store (a team, several admin machines): its advisory lock (``state/lock.py``);
-    a second apply is refused in one line naming the holder, or with ``wait`` waits up to
-    ``wait_seconds``. An SQLite store (one machine): ``<home>/apply.lock``, waited for.
-    """
-    if state_url is not None and dialect_of(state_url) == POSTGRESQL:
-        limit = wait_seconds if wait else None
-        with advisory_apply_lock(state_url, actor(), limit, say) as held:
-            yield held
-        return
-    with _local_lock(home, wait_seconds):
-        yield Held(None)
-
-
-@contextmanager
-def _local_lock(home: Path, wait_seconds: float) -> Iterator[None]:
-    """``<home>/apply.lock``: one apply at a time on this admin machine (per ``--home``)."""
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(home / "apply.lock", "a+") as lock:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise ProvisioningError(
-                        f"another tre apply holds {home / 'apply.lock'} for over"
-                        f" {wait_seconds:.0f} s; try again when it has finished"
-                    ) from None
-                time.sleep(0.5)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @dataclass

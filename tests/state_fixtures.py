@@ -75,6 +75,14 @@ def state_url(request, tmp_path) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def pg_state_url(lab_inventory) -> Iterator[str]:
+    """A ready (migrated) PostgreSQL store of its own in the lab (tests marked ``lab``)."""
+    with pg_database() as url:
+        migrate(url)
+        yield url
+
+
 @pytest.fixture(params=BACKENDS)
 def empty_url(request, tmp_path) -> Iterator[str]:
     """An empty store's URL on each back end (nothing migrated yet)."""

@@ -1,6 +1,6 @@
-"""The apply lock: one ``tre apply`` at a time per state store.
+"""The apply lock: one ``tre apply`` at a time per state store (``apply_lock``).
 
-SQLite (one admin machine): ``<home>/apply.lock`` with ``flock`` (``orchestrate.apply_lock``).
+SQLite (one admin machine): ``<home>/apply.lock`` with ``flock``, waited for.
 PostgreSQL (a team, several admin machines): a session-level advisory lock on the store
 (``pg_try_advisory_lock`` on :data:`APPLY_LOCK_KEY`) held by a connection of its own for the
 whole apply. The holder writes who it is (actor, host, pid, run id, since) into the
@@ -10,14 +10,17 @@ ends with the holder's session: a killed ``tre`` or a lost connection frees it a
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from pathlib import Path
 
-from ..errors import StateError
+from ..errors import ProvisioningError, StateError
+from .backend import POSTGRESQL, dialect_of
 from .postgres import PostgresDb
 
 #: ``tre\\x65\\0`` + 1: the apply lock; ``migrations.MIGRATE_LOCK_KEY`` is + 2.
@@ -108,3 +111,53 @@ def advisory_apply_lock(
         with suppress(*db.errors):
             db.execute("SELECT pg_advisory_unlock(?)", (APPLY_LOCK_KEY,))
         db.close()
+
+
+@contextmanager
+def apply_lock(
+    home: Path,
+    wait_seconds: float = 600,
+    state_url: str | None = None,
+    wait: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> Iterator[Held]:
+    """One apply at a time per state store; the held lock (``running(run_id)`` names the run).
+
+    Two admins applying at once would race on the same subvolumes; AD numbering is safe
+    anyway (atomic allocator), this keeps the file server and the ledger orderly too.
+    A PostgreSQL store (a team, several admin machines): its advisory lock (below); a second
+    apply is refused in one line naming the holder, or with ``wait`` waits up to
+    ``wait_seconds``. An SQLite store (one machine): ``<home>/apply.lock``, waited for.
+    """
+    if state_url is not None and dialect_of(state_url) == POSTGRESQL:
+        from ..orchestrate import actor  # late: orchestrate imports the store
+
+        limit = wait_seconds if wait else None
+        with advisory_apply_lock(state_url, actor(), limit, say) as held:
+            yield held
+        return
+    with _local_lock(home, wait_seconds):
+        yield Held(None)
+
+
+@contextmanager
+def _local_lock(home: Path, wait_seconds: float) -> Iterator[None]:
+    """``<home>/apply.lock``: one apply at a time on this admin machine (per ``--home``)."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(home / "apply.lock", "a+") as lock:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ProvisioningError(
+                        f"another tre apply holds {home / 'apply.lock'} for over"
+                        f" {wait_seconds:.0f} s; try again when it has finished"
+                    ) from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
