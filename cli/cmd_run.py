@@ -118,6 +118,7 @@ def plan(contracts, inventory, today, policy_path, state_url, home, as_json, for
 @click.option(
     "--wait",
     is_flag=True,
+    envvar="TRE_APPLY_WAIT",
     help="On a PostgreSQL store whose apply lock another apply holds: wait for it (up to"
     " 10 minutes) instead of stopping. An SQLite store's local lock is always waited for.",
 )

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from ..errors import StateError
 from . import ledger
 from .backend import POSTGRESQL, Db
+from .billing import BILLABLE_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(4, "apply_lock (who holds a PostgreSQL store's apply lock)", (APPLY_LOCK,)),
+    Migration(5, "billable_usage", (BILLABLE_SCHEMA,)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -23,6 +23,7 @@ from ..identity import Identity, Issued
 from . import ledger as chain
 from . import migrations
 from .backend import SQLITE, Db, one_line, open_db
+from .billing import BillableUsage
 
 DEFAULT_STATE_URL = "sqlite:////var/lib/tre/state.db"
 #: Run statuses the next apply recovers from the run's journal (``interrupted_runs``).
@@ -46,7 +47,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class StateStore:
+class StateStore(BillableUsage):
     """One database (SQLite or PostgreSQL); every method is one short transaction."""
 
     def __init__(self, url: str = DEFAULT_STATE_URL) -> None:
