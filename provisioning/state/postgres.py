@@ -25,11 +25,9 @@ except ImportError:  # pragma: no cover - a dependency of tre; say so in one lin
 
 
 def application_name(what: str = "tre") -> str:
-    """How this session shows in ``pg_stat_activity`` (the apply lock names its holder by it)."""
-    from ..orchestrate import actor  # late: orchestrate imports the store
-
-    name = f"{what} {actor()} on {socket.gethostname()} pid {os.getpid()}"
-    return name[:63]  # NAMEDATALEN - 1
+    """How this session shows in ``pg_stat_activity`` (for the database's administrator; the
+    apply lock names its holder from the ``apply_lock`` row, ``lock.py``)."""
+    return f"{what} pid {os.getpid()} on {socket.gethostname()}"[:63]  # NAMEDATALEN - 1
 
 
 class PostgresDb:
