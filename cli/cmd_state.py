@@ -6,7 +6,9 @@ import json
 
 import click
 
-from provisioning.state import SCHEMA_VERSION, StateStore, migrate, shown
+from provisioning.errors import StateError
+from provisioning.state import SCHEMA_VERSION, SQLITE, StateStore, dialect_of, migrate, shown
+from provisioning.state import sqlite_path as path_of
 
 from .options import json_option, state_url_option
 
@@ -68,6 +70,8 @@ def verify(ctx: click.Context, state_url: str, as_json: bool) -> None:
     Example:
       tre ledger verify --state sqlite:////var/lib/tre/state.db
     """
+    if dialect_of(state_url) == SQLITE and not path_of(state_url).exists():
+        raise StateError(f"no state store at {path_of(state_url)}: nothing to verify")
     store = StateStore(state_url)
     try:
         verdict = store.verify_ledger()

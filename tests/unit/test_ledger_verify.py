@@ -134,3 +134,10 @@ def test_appends_after_tampering_do_not_hide_it(ledger_url, tmp_path):
         store.record([entry(6)])
         store.close()
         assert "row 4 was edited" in verify(url).output
+
+
+def test_a_missing_sqlite_store_is_not_made_by_verify(tmp_path):
+    r = verify(f"sqlite:///{tmp_path}/typo.db")
+    assert r.exit_code == 1
+    assert r.output == f"Error: no state store at {tmp_path}/typo.db: nothing to verify\n"
+    assert not (tmp_path / "typo.db").exists()
