@@ -12,6 +12,7 @@ import click
 
 from provisioning import __version__
 
+from .cmd_bill import bill
 from .cmd_config import config
 from .cmd_contract import contract
 from .cmd_lab import lab
@@ -48,6 +49,7 @@ cli.add_command(apply)
 cli.add_command(project)
 cli.add_command(desired)
 cli.add_command(config)
+cli.add_command(bill)
 cli.add_command(state)
 cli.add_command(ledger)
 

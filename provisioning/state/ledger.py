@@ -45,6 +45,25 @@ def lock_for_append(db: Db) -> None:
         db.execute("LOCK TABLE ledger IN SHARE ROW EXCLUSIVE MODE")
 
 
+def append(db: Db, rows: Sequence[Sequence[Any]]) -> None:
+    """Append rows (values of :data:`CONTENT`, ``detail`` as JSON text) to the chain, inside
+    the caller's write transaction: every ledger write of the store goes through here."""
+    if not rows:
+        return
+    lock_for_append(db)
+    prev = head(db)
+    values = []
+    for content in rows:
+        sha = entry_hash(list(content), prev)
+        values.append((*content, prev, sha))
+        prev = sha
+    db.executemany(
+        f"INSERT INTO ledger ({', '.join(CONTENT)}, prev_sha256, sha256)"
+        f" VALUES ({', '.join('?' * (len(CONTENT) + 2))})",
+        values,
+    )
+
+
 def chain_rows(db: Db) -> int:
     """Give every row its chain hashes, in id order (the migration; triggers lifted)."""
     prev = GENESIS

@@ -22,8 +22,10 @@ from datetime import UTC, datetime
 
 from ..errors import StateError
 from . import ledger
+from .archives import ARCHIVES_DDL
 from .backend import POSTGRESQL, Db
 from .billing import BILLABLE_SCHEMA
+from .invoices import INVOICE_LINES_FINAL, INVOICE_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(4, "apply_lock (who holds a PostgreSQL store's apply lock)", (APPLY_LOCK,)),
     Migration(5, "billable_usage", (BILLABLE_SCHEMA,)),
+    Migration(6, "archives", (ARCHIVES_DDL,)),
+    Migration(7, "invoice_lines", (INVOICE_SCHEMA, AppendOnly(*INVOICE_LINES_FINAL))),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

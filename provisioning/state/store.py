@@ -22,8 +22,10 @@ from ..errors import StateError
 from ..identity import Identity, Issued
 from . import ledger as chain
 from . import migrations
+from .archives import ArchivesMixin
 from .backend import SQLITE, Db, one_line, open_db
 from .billing import BillableUsage
+from .invoices import InvoiceRecords
 
 DEFAULT_STATE_URL = "sqlite:////var/lib/tre/state.db"
 #: Run statuses the next apply recovers from the run's journal (``interrupted_runs``).
@@ -47,7 +49,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class StateStore(BillableUsage):
+class StateStore(BillableUsage, ArchivesMixin, InvoiceRecords):
     """One database (SQLite or PostgreSQL); every method is one short transaction."""
 
     def __init__(self, url: str = DEFAULT_STATE_URL) -> None:
@@ -122,7 +124,7 @@ class StateStore(BillableUsage):
         half-way, or the store failed before it could mark them) or ``unrecorded`` (the store
         refused their ledger entries: the next apply records them from the run's journal)."""
         rows = self._read(
-            "SELECT run_id, started, actor, projects FROM runs"
+            "SELECT run_id, started, actor, projects, today FROM runs"
             f" WHERE status IN ({', '.join('?' * len(TO_RECOVER))})",
             TO_RECOVER,
         )
@@ -144,21 +146,13 @@ class StateStore(BillableUsage):
         """
         if not entries:
             return
+        rows = [
+            (e.at, e.actor, e.run_id, e.project, e.host, e.op, e.kind, e.name,
+             json.dumps(e.detail, sort_keys=True, ensure_ascii=False, default=str))
+            for e in entries
+        ]  # fmt: skip
         with self._tx() as db:
-            chain.lock_for_append(db)
-            prev = chain.head(db)
-            rows = []
-            for e in entries:
-                detail = json.dumps(e.detail, sort_keys=True, ensure_ascii=False, default=str)
-                content = (e.at, e.actor, e.run_id, e.project, e.host, e.op, e.kind, e.name)
-                sha = chain.entry_hash([*content, detail], prev)
-                rows.append((*content, detail, prev, sha))
-                prev = sha
-            db.executemany(
-                "INSERT INTO ledger (at, actor, run_id, project, host, op, kind, name, detail,"
-                " prev_sha256, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            chain.append(db, rows)
 
     def verify_ledger(self) -> chain.Verdict:
         """Walk the ledger's hash chain: the first edited, inserted or deleted row."""
