@@ -141,3 +141,22 @@ def test_a_missing_sqlite_store_is_not_made_by_verify(tmp_path):
     assert r.exit_code == 1
     assert r.output == f"Error: no state store at {tmp_path}/typo.db: nothing to verify\n"
     assert not (tmp_path / "typo.db").exists()
+
+
+LINE = {
+    "institution": "UU", "project": "9001", "code": "START", "service": "start",
+    "quantity": 1, "unit_price": "100.00", "amount": "100.00", "period_start": "2027-01-01",
+    "period_end": "2027-03-31", "correction": False,
+}  # fmt: skip
+
+
+def test_an_issued_invoice_is_chained_like_every_ledger_entry(ledger_url):
+    store = StateStore(ledger_url)
+    assert store.issue_invoice("2027Q1", [LINE], {"lines": 1}, "root", "bill-1")
+    store.record([entry(6)])
+    store.close()
+    r = verify(ledger_url)
+    assert r.exit_code == 0, r.output
+    assert ": 7 entries, chain intact" in r.output
+    with raw(ledger_url) as db, pytest.raises(Exception, match="final"):
+        db.execute("UPDATE invoice_lines SET amount = '0.00'")
