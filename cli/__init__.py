@@ -18,6 +18,7 @@ from .cmd_contract import contract
 from .cmd_lab import lab
 from .cmd_project import project
 from .cmd_run import apply, desired, plan
+from .cmd_state import ledger, state
 from .config import ConfiguredGroup
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -49,6 +50,8 @@ cli.add_command(project)
 cli.add_command(desired)
 cli.add_command(config)
 cli.add_command(bill)
+cli.add_command(state)
+cli.add_command(ledger)
 
 
 def main() -> None:

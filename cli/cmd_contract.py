@@ -12,7 +12,7 @@ from provisioning.contract import contract_files, load_contract, read_contracts
 from provisioning.errors import StateError
 from provisioning.policy import load_policy
 from provisioning.quote import Quote, money, quote, quote_as_dict, quote_csv
-from provisioning.state import StateStore, sqlite_path
+from provisioning.state import SQLITE, StateStore, dialect_of, sqlite_path
 
 from .errors import echo_problems
 from .options import json_option, policy_option, state_url_option
@@ -41,7 +41,7 @@ def _applied(ctx: click.Context, state_url: str) -> dict[str, dict]:
     """
     explicit = ctx.get_parameter_source("state_url") is not ParameterSource.DEFAULT
     try:
-        if not sqlite_path(state_url).exists():
+        if dialect_of(state_url) == SQLITE and not sqlite_path(state_url).exists():
             return {}
         store = StateStore(state_url)
         try:

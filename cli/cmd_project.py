@@ -165,7 +165,7 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
     revisions = store.revisions(number)
     ledger = store.ledger(number)
     if summary is None and not ledger:
-        raise click.ClickException(f"project {number} is not in the state store {store.path}")
+        raise click.ClickException(f"project {number} is not in the state store {store.where}")
     if summary is None:  # changes were made, but no run for it has succeeded yet
         summary = _partial_summary(number)
     elif summary.get("status_on"):  # the status of the last apply, on its --today

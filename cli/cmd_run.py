@@ -115,8 +115,17 @@ def plan(contracts, inventory, today, policy_path, state_url, home, as_json, for
 @click.command()
 @run_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (for jobs).")
+@click.option(
+    "--wait",
+    is_flag=True,
+    envvar="TRE_APPLY_WAIT",
+    help="On a PostgreSQL store whose apply lock another apply holds: wait for it (up to"
+    " 10 minutes) instead of stopping. An SQLite store's local lock is always waited for.",
+)
 @force_option
-def apply(contracts, inventory, today, policy_path, state_url, home, as_json, yes, force) -> None:
+def apply(
+    contracts, inventory, today, policy_path, state_url, home, as_json, yes, wait, force
+) -> None:
     """Apply contracts: show the plan, ask, then create and change what it says.
 
     Every change is recorded in the state store's audit ledger; a second apply with the same
@@ -130,7 +139,8 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
     if as_json and not yes:  # a prompt would land in the JSON, and there is no plan to read
         raise click.UsageError("--json needs --yes: apply asks for confirmation of a plan it shows")
     private_umask()  # run records, journals and the store name people: 0600/0700
-    with disk_errors(home), apply_lock(home):
+    note = lambda m: click.echo(f"Note: {m}", err=True)  # noqa: E731
+    with disk_errors(home), apply_lock(home, state_url=state_url, wait=wait, say=note) as lock:
         prepared, store = _prepare(contracts, policy_path, today, state_url, home, force)
         interrupted = close_interrupted(
             store, home, say=lambda m: click.echo(f"Note: {m}", err=True)
@@ -153,7 +163,9 @@ def apply(contracts, inventory, today, policy_path, state_url, home, as_json, ye
             )
         if not yes and planned.changes:
             click.confirm("Apply these changes?", abort=True)  # no: click's Abort, exit 1
-        result = do_apply(prepared, inventory, home, store, force=force, planned=planned)
+        result = do_apply(
+            prepared, inventory, home, store, force=force, planned=planned, on_run=lock.running
+        )
     if result is not planned or as_json:
         _report(result, as_json, planned=False)
     # else nothing to change: the plan above said so, the revision is recorded

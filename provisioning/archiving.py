@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .state import LedgerEntry, StateStore
-from .state_archives import archive_updates
+from .state.archives import archive_updates
 
 
 def _now() -> str:

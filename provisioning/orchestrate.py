@@ -7,12 +7,10 @@ This is the only place that ties the pure domain to the runner and the store; th
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import os
 import pwd
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,7 +21,7 @@ from .contract.gate import require_runnable
 from .contract.model import Contract
 from .contract.tokens import token_conflicts
 from .desired import build_desired_state, revision_of
-from .errors import InventoryError, ProvisioningError, RevisionError, RunError, StateError
+from .errors import InventoryError, RevisionError, RunError, StateError
 from .identity import issued_by_run
 from .inventory import load_inventory
 from .lifecycle import status_on
@@ -32,6 +30,7 @@ from .process import wait_for_run
 from .revisions import RevisionProblem, check_revision
 from .runner import RunResult, TaskResult, journal_entries, new_run_id, run_site
 from .state import LedgerEntry, StateStore
+from .state.lock import apply_lock  # noqa: F401  (the apply lock; cli/cmd_run.py takes it here)
 
 
 @dataclass(frozen=True)
@@ -133,33 +132,6 @@ def plan(prepared: Prepared, inventory: Path | None, home: Path) -> RunResult:
     return result
 
 
-@contextmanager
-def apply_lock(home: Path, wait_seconds: float = 600) -> Iterator[None]:
-    """One apply at a time per admin machine (per ``--home``); waits for the other to end.
-
-    Two admins applying at once would race on the same subvolumes; AD numbering is safe
-    anyway (atomic allocator), this keeps the file server and the ledger orderly too.
-    """
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(home / "apply.lock", "a+") as lock:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise ProvisioningError(
-                        f"another tre apply holds {home / 'apply.lock'} for over"
-                        f" {wait_seconds:.0f} s; try again when it has finished"
-                    ) from None
-                time.sleep(0.5)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 @dataclass
 class Interrupted:
     """Applies killed half-way, and their changes whose outcome the next plan must tell."""
@@ -252,11 +224,13 @@ def apply(
     store: StateStore,
     force: bool = False,
     planned: RunResult | None = None,
+    on_run: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Real run; the ledger gets exactly the changes the modules report as done.
 
     When ``planned`` (the check-mode run just shown) has no changes, nothing is run again:
-    the revision is recorded against the plan's run.
+    the revision is recorded against the plan's run. ``on_run`` gets the run id once the
+    run is started (the apply lock names it, ``Held.running``).
     """
     inventory = check_inventory(inventory)
     who = actor()
@@ -268,6 +242,8 @@ def apply(
         return planned
     run_id = new_run_id()
     store.start_run(run_id, who, "apply", prepared.today.isoformat(), projects)
+    if on_run is not None:
+        on_run(run_id)
     mark_copying(store, run_id, planned.changes if planned is not None else [])
     result: RunResult | None = None
     try:

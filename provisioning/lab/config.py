@@ -33,6 +33,10 @@ OSSC_ADDRESS = "127.0.10.3"
 OSSC_PORT = 2222
 OSSC_USER = "tre-ossc"
 OSSC_INBOX = "inbox"
+POSTGRES_ADDRESS = "127.0.10.5"
+POSTGRES_PORT = 5432
+POSTGRES_USER = "tre"  # the lab store's role (LOGIN CREATEDB: tests make their databases)
+POSTGRES_DB = "tre"
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,23 @@ class LabConfig:
     @property
     def ossc_home(self) -> Path:
         return self.lab_dir / "ossc"
+
+    @property
+    def postgres_dir(self) -> Path:
+        return self.lab_dir / "postgres"
+
+    @property
+    def postgres_passfile(self) -> Path:
+        """libpq's password file for the ``tre`` role (``host:port:db:user:password``)."""
+        return self.secrets_dir / "postgres.pgpass"
+
+    @property
+    def postgres_url(self) -> str:
+        """The lab's PostgreSQL state store; the password stays in the passfile."""
+        return (
+            f"postgresql://{POSTGRES_USER}@{POSTGRES_ADDRESS}:{POSTGRES_PORT}/{POSTGRES_DB}"
+            f"?passfile={self.postgres_passfile}"
+        )
 
     @property
     def image(self) -> Path:

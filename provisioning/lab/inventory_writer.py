@@ -86,6 +86,7 @@ def all_yml(cfg: LabConfig) -> dict[str, Any]:
         "tre_lab_dir": str(cfg.lab_dir),
         "tre_lab_mail_dir": str(cfg.mail_dir),
         "tre_lab_ad_admin_password_file": str(cfg.admin_password_file),
+        "tre_lab_postgres_url": cfg.postgres_url,  # the password is in the passfile it names
     }
 
 

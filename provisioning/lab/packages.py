@@ -22,6 +22,7 @@ PACKAGES = (
     "acl",
     "attr",
     "openssh-server",
+    "postgresql-15",  # the lab's PostgreSQL state store (its own cluster: lab/postgres.py)
 )
 
 
@@ -71,6 +72,6 @@ def ensure(report: Report) -> None:
         raise LabError(f"apt-get install {' '.join(todo)} failed: {last_line(proc.stderr)}")
     # and they must not start at the next boot either (the system's sshd is left alone)
     if shutil.which("systemctl"):
-        for unit in ("samba-ad-dc", "smbd", "nmbd", "winbind"):
+        for unit in ("samba-ad-dc", "smbd", "nmbd", "winbind", "postgresql"):
             subprocess.run(["systemctl", "disable", unit], capture_output=True, check=False)
     report.did(f"installed Debian packages: {' '.join(todo)}")

@@ -30,7 +30,7 @@ from ldap3.core.exceptions import LDAPConnectionIsReadOnlyError, LDAPNoSuchObjec
 
 from provisioning import lab
 from provisioning.inventory import Inventory
-from provisioning.lab import ad, smtp
+from provisioning.lab import ad, postgres, smtp
 from provisioning.lab.config import LabConfig
 from provisioning.ldap import LdapError, connect, inventory_params, read_secret
 from tests.lab_fixtures import LAB_INVENTORY, REPO
@@ -271,7 +271,7 @@ def test_status_exits_0_with_every_part_up(lab_inventory):
                           text=True, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     parts = {p["part"]: p for p in json.loads(proc.stdout)}
-    assert {"ad", "storage", "smtp", "sftp", "inventory"} <= set(parts), parts
+    assert {"ad", "storage", "smtp", "sftp", "postgres", "inventory"} <= set(parts), parts
     assert all(p["ok"] is True for p in parts.values()), parts
 
 
@@ -286,7 +286,12 @@ def test_up_restarts_a_killed_smtp_server(lab_inventory):
 def _lab_pids(cfg: LabConfig) -> set[int]:
     roots = {
         lab.proc.read_pid(p)
-        for p in (ad.pidfile(cfg), smtp.pidfile(cfg), cfg.sshd_dir / "sshd.pid")
+        for p in (
+            ad.pidfile(cfg),
+            smtp.pidfile(cfg),
+            cfg.sshd_dir / "sshd.pid",
+            postgres.data_dir(cfg) / "postmaster.pid",
+        )
     }
     roots.discard(None)
     children: dict[int, list[int]] = {}
@@ -307,7 +312,7 @@ def _lab_pids(cfg: LabConfig) -> set[int]:
 
 def test_nothing_of_the_lab_listens_off_loopback(lab_inventory):
     pids = _lab_pids(lab_config(lab_inventory))
-    assert len(pids) >= 3
+    assert len(pids) >= 4
     out = subprocess.run(["ss", "-ltunpH"], capture_output=True, text=True, check=True).stdout
     seen = 0
     for line in out.splitlines():
@@ -316,5 +321,5 @@ def test_nothing_of_the_lab_listens_off_loopback(lab_inventory):
         seen += 1
         local = line.split()[4].rsplit(":", 1)[0].strip("[]")
         assert ipaddress.ip_address(local.split("%")[0]).is_loopback, line
-    assert seen >= 3
+    assert seen >= 4
     assert lab_inventory.path == LAB_INVENTORY

@@ -18,7 +18,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_walk import
 )
 
 from cli.render import change_line
-from provisioning.state_archives import archive_updates
+from provisioning.state.archives import archive_updates
 
 
 @pytest.mark.parametrize(

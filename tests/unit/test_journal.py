@@ -45,8 +45,8 @@ def plan_with(*changes: dict) -> RunResult:
     return RunResult("r2", True, "successful", 0, "", [task])
 
 
-def test_killed_run_is_recorded_and_its_pending_change_confirmed(tmp_path):
-    store = StateStore(f"sqlite:///{tmp_path}/state.db")
+def test_killed_run_is_recorded_and_its_pending_change_confirmed(tmp_path, state_url):
+    store = StateStore(state_url)
     home = tmp_path / "home"
     store.start_run("r1", "alice", "apply", "2026-12-01", ["9001"])
     journal = Journal(str(home / "runs" / "r1" / "journal" / "ad.jsonl"))
@@ -66,8 +66,8 @@ def test_killed_run_is_recorded_and_its_pending_change_confirmed(tmp_path):
     assert close_interrupted(store, home) == Interrupted([], [])
 
 
-def test_pending_change_still_planned_did_not_happen(tmp_path):
-    store = StateStore(f"sqlite:///{tmp_path}/state.db")
+def test_pending_change_still_planned_did_not_happen(state_url):
+    store = StateStore(state_url)
     interrupted = Interrupted(["r1"], [({"run_id": "r1", "actor": "bob"}, change("p9001.b"))])
     assert confirm_pending(store, interrupted, plan_with(change("p9001.b")), ["9001"]) == 0
     assert store.ledger() == []

@@ -31,8 +31,8 @@ def contract():
 
 
 @pytest.fixture
-def store(tmp_path, contract):
-    s = StateStore(f"sqlite:///{tmp_path}/state.db")
+def store(state_url, contract):
+    s = StateStore(state_url)  # both back ends (tests/state_fixtures.py)
     _save_revisions(prepare([contract], POLICY, date(2027, 4, 15), s), s, "r0")
     return s
 
@@ -88,7 +88,7 @@ def tre(*args: str):
     ],
 )
 def test_project_list_shows_the_status_on_today(store, today, status, since, until):
-    url = f"sqlite:///{store.path}"
+    url = store.url
     rows = json.loads(tre("project", "list", "--state", url, "--today", today, "--json").output)
     (row,) = rows
     assert (row["status"], row["status_since"], row["status_until"]) == (status, since, until)
@@ -97,7 +97,7 @@ def test_project_list_shows_the_status_on_today(store, today, status, since, unt
 
 
 def test_project_show_shows_the_stored_status_with_its_dates(store):
-    out = tre("project", "show", "9002", "--state", f"sqlite:///{store.path}").output
+    out = tre("project", "show", "9002", "--state", store.url).output
     assert "status      suspended 2027-04-01 → 2027-06-30 (on 2027-04-15)" in out
 
 

@@ -23,8 +23,9 @@ def members(project: str, op: str, names: list[str], group: str = "SW-SAS") -> L
 
 
 @pytest.fixture
-def store_url(tmp_path):
-    url = f"sqlite:///{tmp_path}/state.db"
+def store_url(state_url):
+    """On both back ends (tests/state_fixtures.py)."""
+    url = state_url
     store = StateStore(url)
     store.save_revision(SUMMARY, "aaa", "r0", "7665.yaml", {})
     account = LedgerEntry(

@@ -31,8 +31,8 @@ def run_dir(home: Path, run_id: str) -> Path:
 
 
 @pytest.fixture
-def store(tmp_path):
-    return StateStore(f"sqlite:///{tmp_path}/state.db")
+def store(state_url):
+    return StateStore(state_url)  # both back ends (tests/state_fixtures.py)
 
 
 def test_old_run_records_are_pruned_and_the_ledger_stays(tmp_path, store):

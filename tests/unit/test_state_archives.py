@@ -3,12 +3,11 @@ set, and the rows a run's archive changes give (billing reads size_gb and archiv
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from provisioning.archiving import archived, mark_copying, record_archives
 from provisioning.state import StateStore
+from tests.state_fixtures import raw
 
 COLUMNS = [
     "project",
@@ -27,13 +26,14 @@ COLUMNS = [
 
 
 @pytest.fixture
-def store(tmp_path):
-    return StateStore(f"sqlite:///{tmp_path}/state.db")
+def store(state_url):
+    return StateStore(state_url)  # both back ends (tests/state_fixtures.py)
 
 
-def test_the_table_has_the_agreed_columns(store, tmp_path):
-    db = sqlite3.connect(tmp_path / "state.db")
-    assert [r[1] for r in db.execute("PRAGMA table_info(archives)")] == COLUMNS
+def test_the_table_has_the_agreed_columns(store):
+    with raw(store.url) as db:
+        cursor = db.execute("SELECT * FROM archives LIMIT 0")
+        assert [d[0] for d in cursor.description] == COLUMNS
 
 
 def test_save_archive_updates_only_what_it_is_given(store):

@@ -99,16 +99,15 @@ def test_contract_check_of_two_files_refuses_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "none.db").exists()  # check never creates a state store
 
 
-def _applied_store(tmp_path: Path) -> tuple[str, StateStore]:
-    url = f"sqlite:///{tmp_path / 'state.db'}"
+def _applied_store(tmp_path: Path, url: str) -> tuple[str, StateStore]:
     store = StateStore(url)
     a = load_contract(_write(tmp_path, "applied.yaml", SMALL), POLICY)
     store.save_revision(_summary("9001"), "rev1", "run1", a.source, dataclasses.asdict(a))
     return url, store
 
 
-def test_contract_check_against_the_state_store(tmp_path: Path) -> None:
-    url, store = _applied_store(tmp_path)
+def test_contract_check_against_the_state_store(tmp_path: Path, state_url: str) -> None:
+    url, store = _applied_store(tmp_path, state_url)
     store.close()
     b = _write(tmp_path, "b.yaml", _other_project())
     r = CliRunner().invoke(cli, ["contract", "check", "--state", url, b])
@@ -121,8 +120,10 @@ def test_contract_check_against_the_state_store(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
 
 
-def test_prepare_refuses_a_token_of_another_person_in_the_applied_state(tmp_path: Path) -> None:
-    _url, store = _applied_store(tmp_path)
+def test_prepare_refuses_a_token_of_another_person_in_the_applied_state(
+    tmp_path: Path, state_url: str
+) -> None:
+    _url, store = _applied_store(tmp_path, state_url)
     b = load_contract(_write(tmp_path, "b.yaml", _other_project()), POLICY)
     with pytest.raises(RevisionError) as e:
         prepare([b], POLICY, date(2026, 3, 1), store)
@@ -132,8 +133,8 @@ def test_prepare_refuses_a_token_of_another_person_in_the_applied_state(tmp_path
     assert prepare([same], POLICY, date(2026, 3, 1), store).contracts == [same]
 
 
-def test_applied_contracts_is_the_latest_of_every_project(tmp_path: Path) -> None:
-    store = StateStore(f"sqlite:///{tmp_path / 's.db'}")
+def test_applied_contracts_is_the_latest_of_every_project(state_url: str) -> None:
+    store = StateStore(state_url)
     store.save_revision(_summary("9001"), "a", "r1", "x.yaml", {"title": "old"})
     store.save_revision(_summary("9001"), "b", "r2", "x.yaml", {"title": "new"})
     store.save_revision(_summary("9002"), "c", "r3", "y.yaml", {"title": "other"})

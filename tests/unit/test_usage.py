@@ -161,8 +161,8 @@ def test_overrun_step_without_a_monthly_step_is_the_smallest() -> None:
 
 
 @pytest.fixture
-def store(tmp_path):
-    return StateStore(f"sqlite:///{tmp_path}/state.db")
+def store(state_url):
+    return StateStore(state_url)  # both back ends (tests/state_fixtures.py)
 
 
 def test_billable_usage_recorded_once(store) -> None:
@@ -199,10 +199,10 @@ def test_billable_usage_filters_and_order(store) -> None:
     assert store.billable_usage(kind="large_archive", project="10000") == []
 
 
-def test_billable_usage_survives_reopening(store, tmp_path) -> None:
+def test_billable_usage_survives_reopening(store) -> None:
     store.record_billable("9001", "extra_storage", "2026-03", 1, {})
     store.close()
-    again = StateStore(f"sqlite:///{tmp_path}/state.db")
+    again = StateStore(store.url)
     assert again.record_billable("9001", "extra_storage", "2026-03", 1, {}) is False
     assert len(again.billable_usage()) == 1
 

@@ -1,68 +1,35 @@
-"""The state store: applied contract revisions, runs and an append-only audit ledger.
+"""The state store: applied contract revisions, runs, issued identities and the append-only,
+hash-chained audit ledger (docs/state.md).
 
-SQLite by default (``sqlite:////var/lib/tre/state.db``); the URL shape leaves room for
-``postgresql://`` later. The ledger cannot be updated or deleted (triggers refuse it).
+``StateStore(url)`` opens ``sqlite:///PATH`` (the embedded default) or ``postgresql://...``
+(a team's store). An SQLite store migrates itself when opened (one admin machine: nobody else
+to ask); a PostgreSQL store must be at this tre's schema version, else one line says to run
+``tre state migrate``. Either is refused when its schema is newer than this tre knows.
 Nothing secret is ever stored here.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import StateError
-from .identity import Identity, Issued
-from .state_archives import ARCHIVES_DDL, ArchivesMixin
-from .state_billing import BILLABLE_SCHEMA, BillableUsage
-from .state_invoices import INVOICE_SCHEMA, InvoiceRecords
+from ..errors import StateError
+from ..identity import Identity, Issued
+from . import ledger as chain
+from . import migrations
+from .archives import ArchivesMixin
+from .backend import SQLITE, Db, one_line, open_db
+from .billing import BillableUsage
+from .invoices import InvoiceRecords
 
 DEFAULT_STATE_URL = "sqlite:////var/lib/tre/state.db"
 #: Run statuses the next apply recovers from the run's journal (``interrupted_runs``).
 TO_RECOVER = ("running", "unrecorded")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, started TEXT NOT NULL, finished TEXT, actor TEXT NOT NULL,
-    mode TEXT NOT NULL, today TEXT NOT NULL, status TEXT NOT NULL, projects TEXT NOT NULL,
-    artifacts TEXT
-);
-CREATE TABLE IF NOT EXISTS revisions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, project TEXT NOT NULL, revision TEXT NOT NULL,
-    applied_at TEXT NOT NULL, run_id TEXT NOT NULL, source TEXT, contract TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS revisions_project ON revisions(project, id);
-CREATE TABLE IF NOT EXISTS projects (
-    project TEXT PRIMARY KEY, title TEXT, start TEXT, "end" TEXT, retention_years INTEGER,
-    status TEXT NOT NULL, ossc_end TEXT, ossc_destruction_deadline TEXT, updated TEXT NOT NULL,
-    status_on TEXT
-);
-CREATE TABLE IF NOT EXISTS ledger (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL,
-    run_id TEXT NOT NULL, project TEXT, host TEXT, op TEXT NOT NULL, kind TEXT NOT NULL,
-    name TEXT, detail TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ledger_project ON ledger(project, id);
-CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON ledger
-BEGIN SELECT RAISE(ABORT, 'the audit ledger is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON ledger
-BEGIN SELECT RAISE(ABORT, 'the audit ledger is append-only'); END;
-CREATE TABLE IF NOT EXISTS identities (
-    kind TEXT NOT NULL, name TEXT NOT NULL, project TEXT, person TEXT,
-    number INTEGER NOT NULL, issued_at TEXT NOT NULL, run_id TEXT NOT NULL,
-    PRIMARY KEY (kind, name), UNIQUE (kind, number)
-);
-CREATE TRIGGER IF NOT EXISTS identities_no_update BEFORE UPDATE ON identities
-BEGIN SELECT RAISE(ABORT, 'an issued identity never changes'); END;
-CREATE TRIGGER IF NOT EXISTS identities_no_delete BEFORE DELETE ON identities
-BEGIN SELECT RAISE(ABORT, 'an issued identity never changes'); END;
-"""
 
 
 @dataclass(frozen=True)
@@ -82,80 +49,63 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def sqlite_path(url: str) -> Path:
-    """``sqlite:///rel/path`` or ``sqlite:////abs/path`` (SQLAlchemy's shape) → a path."""
-    if url.startswith("sqlite:///"):
-        return Path(url[len("sqlite:///") :])
-    if "://" not in url:
-        return Path(url)
-    scheme = url.split("://", 1)[0]
-    raise StateError(f"state store {scheme!r} is not supported yet: use sqlite:///PATH")
-
-
 class StateStore(BillableUsage, ArchivesMixin, InvoiceRecords):
-    """One SQLite database; every method is one short transaction."""
+    """One database (SQLite or PostgreSQL); every method is one short transaction."""
 
     def __init__(self, url: str = DEFAULT_STATE_URL) -> None:
-        self.path = sqlite_path(url)
+        self.url = url
+        self._db: Db = open_db(url)
+        #: the SQLite file (None on PostgreSQL)
+        self.path: Path | None = getattr(self._db, "path", None)
+        self.where = self._db.where
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fresh = not self.path.exists()
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            if fresh:
-                os.chmod(self.path, 0o600)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA + BILLABLE_SCHEMA + ARCHIVES_DDL + INVOICE_SCHEMA)
-            self._migrate()
-        except (OSError, sqlite3.Error) as e:
-            raise StateError(f"cannot open the state store {self.path}: {e}") from None
+            if self._db.dialect == SQLITE:
+                migrations.migrate(self._db)  # the embedded default keeps itself current
+            migrations.check(self._db)
+        except StateError:
+            self._db.close()
+            raise
+        except self._db.errors as e:
+            self._db.close()
+            raise StateError(f"cannot open the state store {self.where}: {one_line(e)}") from None
 
-    def _migrate(self) -> None:
-        """Columns added after a store was made: ``projects.status_on`` (docs/lifecycle.md)."""
-        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(projects)")}
-        if "status_on" not in columns:
-            self._db.execute("ALTER TABLE projects ADD COLUMN status_on TEXT")
+    @property
+    def dialect(self) -> str:
+        return self._db.dialect
 
     def close(self) -> None:
         self._db.close()
 
-    def _failure(self, e: sqlite3.Error) -> StateError:
+    def _failure(self, e: BaseException) -> StateError:
         """One line naming the store and why (disk full, read-only, locked, corrupt)."""
-        why = " ".join(str(e).split()) or type(e).__name__
-        return StateError(f"state store {self.path}: {why}")
+        return StateError(f"state store {self.where}: {one_line(e)}")
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; any SQLite failure becomes a one-line ``StateError``.
+    def _tx(self) -> Iterator[Db]:
+        """One write transaction; any database failure becomes a one-line ``StateError``.
 
         SQLite may end the transaction itself (a full disk during COMMIT): the rollback is
-        then refused with "no transaction is active", which must not hide the real cause.
+        then skipped, which must not hide the real cause.
         """
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as e:
+            self._db.begin()
+        except self._db.errors as e:
             raise self._failure(e) from None
         try:
             yield self._db
-            self._db.execute("COMMIT")
-        except sqlite3.Error as e:
-            self._rollback()
+            self._db.commit()
+        except self._db.errors as e:
+            self._db.rollback()
             raise self._failure(e) from None
         except BaseException:
-            self._rollback()
+            self._db.rollback()
             raise
 
-    def _rollback(self) -> None:
-        # the cause is reported by the caller; SQLite discards the transaction on close
-        if self._db.in_transaction:
-            with suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK")
-
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """A read; a corrupt or unreadable store becomes a one-line ``StateError``."""
         try:
             return self._db.execute(sql, params).fetchall()
-        except sqlite3.Error as e:
+        except self._db.errors as e:
             raise self._failure(e) from None
 
     # runs -------------------------------------------------------------------------------
@@ -189,26 +139,27 @@ class StateStore(BillableUsage, ArchivesMixin, InvoiceRecords):
 
     # ledger -----------------------------------------------------------------------------
     def record(self, entries: list[LedgerEntry]) -> None:
-        """Append what really happened; never called for check-mode (plan) results."""
+        """Append what really happened; never called for check-mode (plan) results.
+
+        Each row is chained to the one before (``ledger.py``): appends queue behind each
+        other (SQLite's write lock, a table lock on PostgreSQL) so the chain has one order.
+        """
+        if not entries:
+            return
+        rows = [
+            (e.at, e.actor, e.run_id, e.project, e.host, e.op, e.kind, e.name,
+             json.dumps(e.detail, sort_keys=True, ensure_ascii=False, default=str))
+            for e in entries
+        ]  # fmt: skip
         with self._tx() as db:
-            db.executemany(
-                "INSERT INTO ledger (at, actor, run_id, project, host, op, kind, name, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        e.at,
-                        e.actor,
-                        e.run_id,
-                        e.project,
-                        e.host,
-                        e.op,
-                        e.kind,
-                        e.name,
-                        json.dumps(e.detail, sort_keys=True, ensure_ascii=False, default=str),
-                    )
-                    for e in entries
-                ],
-            )
+            chain.append(db, rows)
+
+    def verify_ledger(self) -> chain.Verdict:
+        """Walk the ledger's hash chain: the first edited, inserted or deleted row."""
+        try:
+            return chain.verify(self._db)
+        except self._db.errors as e:
+            raise self._failure(e) from None
 
     def run_recorded(self, run_id: str) -> bool:
         """Whether the ledger already holds entries of this run."""

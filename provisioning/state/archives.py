@@ -11,11 +11,13 @@ that wrote the bag); the retention and purge commands read the rest.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from .backend import Db
+
+#: Migration 6 (``migrations.py``).
 ARCHIVES_DDL = """
 CREATE TABLE IF NOT EXISTS archives (
     project TEXT PRIMARY KEY, status TEXT NOT NULL, location TEXT NOT NULL,
@@ -39,9 +41,9 @@ ARCHIVE_FIELDS = (
 
 
 class _Store(Protocol):
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
+    def _tx(self) -> AbstractContextManager[Db]: ...
 
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]: ...
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]: ...
 
 
 class ArchivesMixin:

@@ -13,7 +13,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-#: Issued invoice lines: one row per line of an issued quarter, never updated or deleted.
+from . import ledger as chain
+
+#: Issued invoice lines: one row per line of an issued quarter, never updated or deleted
+#: (migration 7: this table and ``INVOICE_LINES_FINAL``, ``migrations.py``).
 INVOICE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS invoice_lines (
     quarter TEXT NOT NULL, line INTEGER NOT NULL, institution TEXT NOT NULL,
@@ -22,11 +25,8 @@ CREATE TABLE IF NOT EXISTS invoice_lines (
     period_end TEXT NOT NULL, correction INTEGER NOT NULL, issued_at TEXT NOT NULL,
     run_id TEXT NOT NULL, PRIMARY KEY (quarter, line)
 );
-CREATE TRIGGER IF NOT EXISTS invoice_lines_no_update BEFORE UPDATE ON invoice_lines
-BEGIN SELECT RAISE(ABORT, 'issued invoice lines are final'); END;
-CREATE TRIGGER IF NOT EXISTS invoice_lines_no_delete BEFORE DELETE ON invoice_lines
-BEGIN SELECT RAISE(ABORT, 'issued invoice lines are final'); END;
 """
+INVOICE_LINES_FINAL = ("invoice_lines", "issued invoice lines are final")
 
 _LINE_COLUMNS = (
     "institution",
@@ -123,11 +123,8 @@ class InvoiceRecords:
                 " issued_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(quarter, i, *_row(ln), at, run_id) for i, ln in enumerate(lines, 1)],
             )
-            db.execute(
-                "INSERT INTO ledger (at, actor, run_id, project, host, op, kind, name, detail)"
-                " VALUES (?, ?, ?, NULL, NULL, 'issue', 'invoice', ?, ?)",
-                (at, actor, run_id, quarter, json.dumps(detail, sort_keys=True)),
-            )
+            text = json.dumps(detail, sort_keys=True)
+            chain.append(db, [(at, actor, run_id, None, None, "issue", "invoice", quarter, text)])
         return True
 
 

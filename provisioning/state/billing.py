@@ -9,11 +9,12 @@ these records and never re-measures the past. A record is written once: a second
 from __future__ import annotations
 
 import json
-import sqlite3
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-#: DDL of the table (portable SQL; the lead ports it into the migrations).
+from .backend import Db
+
+#: DDL of the table (portable SQL): migration 5 (``migrations.py``).
 BILLABLE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS billable_usage (
     project TEXT NOT NULL, kind TEXT NOT NULL, period TEXT NOT NULL,
@@ -24,9 +25,9 @@ CREATE TABLE IF NOT EXISTS billable_usage (
 
 
 class _Store(Protocol):
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
+    def _tx(self) -> AbstractContextManager[Db]: ...
 
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]: ...
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]: ...
 
 
 class BillableUsage:
@@ -43,7 +44,7 @@ class BillableUsage:
         """
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
             raise ValueError(f"quantity must be a whole number of at least 0, not {quantity!r}")
-        from .state import _now  # the store's clock format
+        from .store import _now  # the store's clock format
 
         text = json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str)
         with self._tx() as db:
