@@ -136,7 +136,7 @@ def no_change_plans(work: Path, plans: int) -> None:
         times.append(took)
         tasks = task_seconds(work / "home")
         rest = took - sum(tasks.values())
-        parts = ", ".join(f"{t.split(':')[-1].strip()} {s:.1f}" for t, s in tasks.items())
+        parts = ", ".join(f"{t[:22]}… {s:.1f}" for t, s in tasks.items())
         print(f"      plan {took:.1f} s: {parts}, rest {rest:.1f}", flush=True)
     print(f"(b) no-change plan of all: {', '.join(f'{t:.1f}' for t in times)} s (target < 15)")
     for task, seconds in tasks.items():
