@@ -93,17 +93,19 @@ def main() -> None:
         tre_storage,
     )
 
+    from provisioning.runner import encode_desired
+
     desired = timed("tre", args.profile, args.top, lambda: tre_part(args.work))
-    size = len(json.dumps(desired))
-    print(f"          desired state: {len(desired['projects'])} projects, {size:,} bytes JSON")
+    b64 = encode_desired(desired)  # as site.yml passes it (desired_b64)
+    print(f"          desired state: {len(desired['projects'])} projects, {len(b64):,} base64")
     ad_args = {
         **inventory_params(v),
         "initial_password_dir": v["tre_initial_password_dir"],
-        "desired": desired,
+        "desired_b64": b64,
     }
     ad = timed("ad", args.profile, args.top, lambda: run_module(tre_ad.main, ad_args))
     storage_args = {
-        "desired": desired,
+        "desired_b64": b64,
         "ids": ad["ids"],
         "projects_root": v["tre_projects_root"],
         "workspaces_root": v["tre_workspaces_root"],
@@ -114,7 +116,7 @@ def main() -> None:
         "storage", args.profile, args.top, lambda: run_module(tre_storage.main, storage_args)
     )
     ossc_args = {
-        "desired": desired,
+        "desired_b64": b64,
         "host": v["tre_ossc_host"],
         "port": v["tre_ossc_port"],
         "user": v["tre_ossc_user"],
