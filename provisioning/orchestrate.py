@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .archiving import archived, mark_copying, record_archives
 from .contract.gate import require_runnable
 from .contract.model import Contract
 from .contract.tokens import token_conflicts
@@ -76,10 +77,15 @@ def _sudo_caller(parent: Path) -> str | None:
     return _user_name(int(uids[0]))
 
 
-def check_inventory(inventory: Path) -> Path:
+def check_inventory(inventory: Path | None) -> Path:
     """The inventory must be complete before a run (docs/inventory.md): every group has a host
     and every setting is there. Ansible itself would run an unparsable inventory as an empty
-    one and report "no changes"."""
+    one and report "no changes". There is no default inventory: it is configured."""
+    if inventory is None:
+        raise InventoryError(
+            'no inventory set: pass --inventory DIR, set TRE_INVENTORY, or put inventory = "DIR"'
+            " in /etc/tre/tre.toml ($TRE_CONFIG); `tre lab up` writes one for the lab"
+        )
     if not (inventory / "hosts.yml").is_file():
         raise InventoryError(
             f"no inventory at {inventory} (hosts.yml missing): run 'tre lab up' or pass"
@@ -119,7 +125,7 @@ def prepare(
     return Prepared(contracts, desired, today, forced)
 
 
-def plan(prepared: Prepared, inventory: Path, home: Path) -> RunResult:
+def plan(prepared: Prepared, inventory: Path | None, home: Path) -> RunResult:
     """Check mode: what an apply would change; changes nothing."""
     result = run_site(check_inventory(inventory), prepared.desired, check=True, home=home)
     if not result.ok:
@@ -193,6 +199,7 @@ def close_interrupted(
                 [_entry(run["run_id"], run["actor"], dict(c, recovered=True)) for c in done]
             )
             _issue(store, run["run_id"], done, None, {})
+            record_archives(store, run["run_id"], run["actor"], run.get("today", ""), done)
             pending += [(run, c) for c in unsure]
         store.finish_run(run["run_id"], "interrupted", str(home / "runs" / run["run_id"]))
     return Interrupted([r["run_id"] for r in runs], pending)
@@ -232,12 +239,15 @@ def confirm_pending(
         if change.get("project") in projects and _what(change) not in still_needed
     ]
     store.record(happened)
+    for run, change in interrupted.pending:
+        if change.get("project") in projects and _what(change) not in still_needed:
+            record_archives(store, run["run_id"], run["actor"], run.get("today", ""), [change])
     return len(happened)
 
 
 def apply(
     prepared: Prepared,
-    inventory: Path,
+    inventory: Path | None,
     home: Path,
     store: StateStore,
     force: bool = False,
@@ -248,7 +258,7 @@ def apply(
     When ``planned`` (the check-mode run just shown) has no changes, nothing is run again:
     the revision is recorded against the plan's run.
     """
-    check_inventory(inventory)
+    inventory = check_inventory(inventory)
     who = actor()
     projects = [c.project for c in prepared.contracts]
     if planned is not None and planned.ok and not planned.changes:
@@ -258,6 +268,7 @@ def apply(
         return planned
     run_id = new_run_id()
     store.start_run(run_id, who, "apply", prepared.today.isoformat(), projects)
+    mark_copying(store, run_id, planned.changes if planned is not None else [])
     result: RunResult | None = None
     try:
         result = run_site(
@@ -268,6 +279,8 @@ def apply(
             store.finish_run(run_id, "error", None)
     try:
         store.record([_entry(run_id, who, c) for c in result.changes])
+        today = prepared.today.isoformat()
+        record_archives(store, run_id, who, today, result.changes, result.archive_verified)
     except StateError as e:
         _mark(store, run_id, "unrecorded", result.artifacts)
         raise StateError(f"{e}; the next apply records run {run_id} from its journal") from None
@@ -342,6 +355,8 @@ def _save_revisions(
             ]
         )
         summary = _summary(c, by_project[c.project], prepared.today)
+        if archived(store, c.project):  # its live data is gone: a state of what was done
+            summary["status"] = "archived"
         store.save_revision(summary, revision_of(c), run_id, c.source, dataclasses.asdict(c))
 
 

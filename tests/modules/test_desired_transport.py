@@ -23,7 +23,12 @@ import pytest
 from ansible.module_utils import basic
 from ansible_collections.tre.secenv.plugins.module_utils import tre_desired
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_model import Actual
-from ansible_collections.tre.secenv.plugins.modules import tre_ad, tre_ossc_handoff, tre_storage
+from ansible_collections.tre.secenv.plugins.modules import (
+    tre_ad,
+    tre_archive,
+    tre_ossc_handoff,
+    tre_storage,
+)
 
 from provisioning.runner import _extravars, encode_desired
 
@@ -92,7 +97,9 @@ def test_a_bad_desired_b64_is_one_line_without_its_content(value, message):
     assert "{{" not in str(caught.value)
 
 
-@pytest.mark.parametrize("main", [tre_ad.main, tre_storage.main, tre_ossc_handoff.main])
+@pytest.mark.parametrize(
+    "main", [tre_ad.main, tre_storage.main, tre_ossc_handoff.main, tre_archive.main]
+)
 def test_every_module_fails_one_line_on_a_bad_desired_b64(main):
     args = {
         tre_ad.main: {"server": "127.0.0.1", "ca_file": "/n", "bind_user": "u",
@@ -101,6 +108,7 @@ def test_every_module_fails_one_line_on_a_bad_desired_b64(main):
         tre_storage.main: {"ids": {}, "projects_root": "/n", "workspaces_root": "/n",
                            "catalog_root": "/n"},
         tre_ossc_handoff.main: OSSC_ARGS,
+        tre_archive.main: {"projects_root": "/n", "workspaces_root": "/n", "archive_root": "/n"},
     }[main]  # fmt: skip
     result = _call(main, {**args, "desired_b64": "%%%"})
     assert result["failed"] and result["msg"] == "desired_b64 is not base64 of a JSON document"
