@@ -134,3 +134,25 @@ def test_issued_names_and_recorded_grants_reach_the_desired_state(typical, polic
     assert set(p["storage"]["contract_subjects"]) >= set(p["storage"]["file_subjects"])
     fresh = project(build_desired_state([typical], policy, date(2026, 12, 1)), "9002")
     assert fresh["storage"]["recorded_grants"] is None
+
+
+def test_issued_names_per_project_from_the_index():
+    """names_of answers from an index built once: only that project's accounts, the later
+    record of a person winning as before, groups and records without a person left out."""
+    from provisioning.identity import Identity, Issued
+
+    issued = Issued(
+        (
+            Identity("account", "p1.old", "1", "ann", 200001),
+            Identity("account", "p2.ann", "2", "ann", 200002),
+            Identity("account", "p1.ann", "1", "ann", 200003),  # later record: wins
+            Identity("account", "p1.bob", "1", "bob", 200004),
+            Identity("account", "p1.nobody", "1", None, 200005),
+            Identity("group", "p1-members", "1", None, 200006),
+        )
+    )
+    assert issued.names_of("1") == {"ann": "p1.ann", "bob": "p1.bob"}
+    assert issued.names_of("2") == {"ann": "p2.ann"}
+    assert issued.names_of("3") == {}
+    issued.names_of("1")["ann"] = "changed"  # a caller's copy, not the index
+    assert issued.names_of("1")["ann"] == "p1.ann"

@@ -30,6 +30,9 @@ Patterns end in ``\\Z`` (``$`` also matches before a trailing newline) and are u
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from datetime import date
 
@@ -261,3 +264,60 @@ def summary(problems: list[str]) -> str:
     """The modules' one-line failure for an invalid desired state."""
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return f"invalid desired state: {problems[0]}{more}"
+
+
+#: The desired-state options every module takes: the mapping itself, or ``desired_b64`` (what
+#: site.yml passes: the extra variable ``tre_desired_b64`` as it is, decoded by the module).
+#: Ansible handles one string of 2.9 MB (1,250 projects) about 0.6 s faster per task than the
+#: same state decoded into a mapping (``b64decode | from_json``) and passed on, and never
+#: sees the decoded text at all.
+DESIRED_OPTIONS = {"desired": {"type": "dict"}, "desired_b64": {"type": "str"}}
+DESIRED_ONE_OF = [("desired", "desired_b64")]
+
+
+def desired_from(params: dict) -> dict:
+    """The desired state of a module's arguments: ``desired``, or ``desired_b64`` decoded.
+
+    Raises ValueError with one line when ``desired_b64`` is not base64 of a JSON mapping
+    (never echoing it). The shape is then checked by ``validate`` as for ``desired``.
+    """
+    if params.get("desired") is not None:
+        return params["desired"]
+    try:
+        data = json.loads(base64.b64decode(params.get("desired_b64") or "", validate=True))
+    except (ValueError, binascii.Error):
+        raise ValueError("desired_b64 is not base64 of a JSON document") from None
+    if not isinstance(data, dict):
+        raise ValueError("desired_b64 does not hold a mapping (the desired state)")
+    return data
+
+
+def invocation(params: dict) -> dict:
+    """The ``invocation`` of a module's result: its arguments, the desired state (and
+    ``tre_storage``'s ``ids``) summarised.
+
+    Ansible echoes every argument in the result unless ``invocation`` is set; for 1,250
+    projects that is 2.6 MB through Ansible's result handling, every callback and
+    ansible-runner's event files (0.4 s per task).
+    """
+    args = dict(params)
+    desired = args.get("desired")
+    if isinstance(desired, dict):
+        projects = desired.get("projects")
+        projects = projects if isinstance(projects, list) else []
+        accounts = sum(
+            len(p["accounts"]) for p in projects if isinstance(p, dict) and _listed(p, "accounts")
+        )
+        args["desired"] = f"{len(projects)} projects, {accounts} accounts"
+    if isinstance(args.get("desired_b64"), str):
+        args["desired_b64"] = f"{len(args['desired_b64'])} characters"
+    ids = args.get("ids")  # tre_storage: every uid/gid of the run
+    if isinstance(ids, dict):
+        args["ids"] = ", ".join(
+            f"{len(v) if isinstance(v, dict) else 0} {k}" for k, v in sorted(ids.items())
+        )
+    return {"module_args": args}
+
+
+def _listed(mapping: dict, key: str) -> bool:
+    return isinstance(mapping.get(key), list)

@@ -32,6 +32,23 @@ class Actual:
     units: set[str]
     ids: dict[str, int] = field(default_factory=dict)  # subvolume path → id
     groups: dict[str, tuple[int, int | None, frozenset[str]]] = field(default_factory=dict)
+    _below: tuple[int, dict[str, list[str]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def subvolumes_below(self, unit: str) -> list[str]:
+        """The subvolumes of ``quotas`` whose path starts with ``unit + "/"``, sorted.
+
+        From an index of every subvolume under each of its ancestors, built once: scanning
+        all subvolumes for each unit took 4 s for 6,250 units on one file system.
+        """
+        if self._below is None or self._below[0] != len(self.quotas):
+            below: dict[str, list[str]] = {}
+            for path in self.quotas:
+                for cut in (i for i, char in enumerate(path) if char == "/"):
+                    below.setdefault(path[:cut], []).append(path)
+            self._below = (len(self.quotas), below)
+        return sorted(self._below[1].get(unit, ()))
 
 
 @dataclass

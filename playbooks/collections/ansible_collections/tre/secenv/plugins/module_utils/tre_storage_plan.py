@@ -119,7 +119,7 @@ def _quota(
 
 def nested_subvolumes(unit: str, actual: Actual) -> list[str]:
     """Subvolumes below a quota unit: each has its own qgroup, outside the unit's limit."""
-    return sorted(p for p in actual.quotas if p.startswith(unit + "/"))
+    return actual.subvolumes_below(unit)
 
 
 def _nested(plan: Plan, spec: ProjectSpec, unit: str, want: int, actual: Actual) -> None:

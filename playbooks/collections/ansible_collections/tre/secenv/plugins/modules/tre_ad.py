@@ -61,9 +61,15 @@ extends_documentation_fragment:
   - tre.secenv.journal
 options:
   desired:
-    description: The desired state of the run (C(tre_desired) of C(docs/desired-state.md)).
+    description:
+      - The desired state of the run (C(tre_desired) of C(docs/desired-state.md)).
+      - One of O(desired) and O(desired_b64) is required.
     type: dict
-    required: true
+  desired_b64:
+    description:
+      - The desired state as base64 of its JSON (the extra variable C(tre_desired_b64) as it
+        is), decoded by the module; Ansible passes one string much faster than the mapping.
+    type: str
   initial_password_dir:
     description:
       - Root-only directory for initial passwords, one 0600 file per new account.
@@ -85,7 +91,7 @@ EXAMPLES = r"""
     upn_suffix: "{{ tre_ad_upn_suffix }}"
     id_min: "{{ tre_ad_id_min }}"
     initial_password_dir: "{{ tre_initial_password_dir }}"
-    desired: "{{ tre_desired_b64 | b64decode | from_json }}"
+    desired_b64: "{{ tre_desired_b64 }}"
   delegate_to: localhost
   run_once: true
   register: tre_ad_result
@@ -163,7 +169,16 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_wanted import (
     missing_ids,
     new_names,
 )
-from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import summary, validate
+from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
+    DESIRED_ONE_OF,
+    DESIRED_OPTIONS,
+    desired_from,
+    summary,
+    validate,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
+    invocation as summarised,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ldap import (
     LDAP3_IMPORT_ERROR,
@@ -287,12 +302,7 @@ def reconcile(module: AnsibleModule) -> dict:
 
 def invocation(module: AnsibleModule) -> dict:
     """The module arguments echoed back, with the (large) desired state summarised."""
-    args = dict(module.params)
-    projects = (args.get("desired") or {}).get("projects", [])
-    args["desired"] = (
-        f"{len(projects)} projects, {sum(len(p.get('accounts', [])) for p in projects)} accounts"
-    )
-    return {"module_args": args}
+    return summarised(module.params)
 
 
 def fail(module: AnsibleModule, **result) -> None:
@@ -303,14 +313,20 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             LDAP_ARGUMENT_SPEC,
-            desired={"type": "dict", "required": True},
             initial_password_dir={"type": "path", "no_log": False},
             journal={"type": "path"},
+            **DESIRED_OPTIONS,
         ),
+        mutually_exclusive=DESIRED_ONE_OF,
+        required_one_of=DESIRED_ONE_OF,
         supports_check_mode=True,
     )
     if LDAP3_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("ldap3"), exception=LDAP3_IMPORT_ERROR)
+    try:
+        module.params["desired"] = desired_from(module.params)
+    except ValueError as e:
+        fail(module, msg=str(e), changed=False, changes=[])
     try:
         result = reconcile(module)
     except LdapError as e:

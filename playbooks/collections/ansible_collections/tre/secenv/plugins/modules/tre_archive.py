@@ -33,9 +33,15 @@ version_added: "0.2.0"
 author: tre
 options:
   desired:
-    description: The desired state C(tre_desired) (see docs/desired-state.md).
+    description:
+      - The desired state C(tre_desired) (see docs/desired-state.md).
+      - One of O(desired) and O(desired_b64) is required.
     type: dict
-    required: true
+  desired_b64:
+    description:
+      - The desired state as base64 of its JSON (the extra variable C(tre_desired_b64) as it
+        is), decoded by the module; Ansible passes one string much faster than the mapping.
+    type: str
   projects_root:
     description: Directory holding the project subvolumes.
     type: path
@@ -74,7 +80,7 @@ notes:
 EXAMPLES = r"""
 - name: Archive ended projects
   tre.secenv.tre_archive:
-    desired: "{{ tre_desired_b64 | b64decode | from_json }}"
+    desired_b64: "{{ tre_desired_b64 }}"
     projects_root: /srv/tre/projects
     workspaces_root: /srv/tre/home
     archive_root: /srv/tre/archive
@@ -116,7 +122,13 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_run import 
     archive_project,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
-from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import validate
+from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
+    DESIRED_ONE_OF,
+    DESIRED_OPTIONS,
+    desired_from,
+    invocation,
+    validate,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_spec import safe_root
 
@@ -124,16 +136,22 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_spec import
 def run_module() -> None:
     module = AnsibleModule(
         argument_spec={
-            "desired": {"type": "dict", "required": True},
+            **DESIRED_OPTIONS,
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
             "archive_root": {"type": "path", "required": True},
             "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
             "journal": {"type": "path"},
         },
+        mutually_exclusive=DESIRED_ONE_OF,
+        required_one_of=DESIRED_ONE_OF,
         supports_check_mode=True,
     )
     params = module.params
+    try:
+        params["desired"] = desired_from(params)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc), changed=False, changes=[], invocation=invocation(params))
     rep = Report()
     result = {
         "changed": False,
@@ -141,6 +159,7 @@ def run_module() -> None:
         "archive_verified": rep.verified,
         "archive_failed": rep.failed,
         "archive_warnings": rep.warnings,
+        "invocation": invocation(params),
     }
     desired = params["desired"]
     problems = validate(desired)

@@ -25,9 +25,15 @@ extends_documentation_fragment:
   - tre.secenv.journal
 options:
   desired:
-    description: The desired state C(tre_desired); only projects with C(ossc) are handed off.
+    description:
+      - The desired state C(tre_desired); only projects with C(ossc) are handed off.
+      - One of O(desired) and O(desired_b64) is required.
     type: dict
-    required: true
+  desired_b64:
+    description:
+      - The desired state as base64 of its JSON (the extra variable C(tre_desired_b64) as it
+        is), decoded by the module; Ansible passes one string much faster than the mapping.
+    type: str
   host:
     description: OSSC gateway address.
     type: str
@@ -71,7 +77,7 @@ attributes:
 EXAMPLES = r"""
 - name: Hand OSSC projects to the gateway
   tre.secenv.tre_ossc_handoff:
-    desired: "{{ tre_desired_b64 | b64decode | from_json }}"
+    desired_b64: "{{ tre_desired_b64 }}"
     host: "{{ tre_ossc_host }}"
     port: "{{ tre_ossc_port }}"
     user: "{{ tre_ossc_user }}"
@@ -103,7 +109,14 @@ import stat
 from collections.abc import Callable
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import summary, validate
+from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
+    DESIRED_ONE_OF,
+    DESIRED_OPTIONS,
+    desired_from,
+    invocation,
+    summary,
+    validate,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import (
     STOP,
     OperationError,
@@ -208,7 +221,7 @@ def _upload_op(sftp, params: dict, path: str, body: dict, result: dict) -> Calla
 def run_module() -> None:
     module = AnsibleModule(
         argument_spec={
-            "desired": {"type": "dict", "required": True},
+            **DESIRED_OPTIONS,
             "host": {"type": "str", "required": True},
             "port": {"type": "int", "default": 22},
             "user": {"type": "str", "required": True},
@@ -219,10 +232,21 @@ def run_module() -> None:
             "timeout": {"type": "int", "default": 15},
             "journal": {"type": "path"},
         },
+        mutually_exclusive=DESIRED_ONE_OF,
+        required_one_of=DESIRED_ONE_OF,
         supports_check_mode=True,
     )
     params = module.params
-    result: dict = {"changed": False, "changes": [], "manifests": {}}
+    try:
+        params["desired"] = desired_from(params)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc), changed=False, changes=[], invocation=invocation(params))
+    result: dict = {
+        "changed": False,
+        "changes": [],
+        "manifests": {},
+        "invocation": invocation(params),
+    }
     problems = validate(params["desired"])
     if problems:
         module.fail_json(msg=summary(problems), **result)

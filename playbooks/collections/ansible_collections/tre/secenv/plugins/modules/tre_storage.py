@@ -46,9 +46,15 @@ version_added: "0.1.0"
 author: tre
 options:
   desired:
-    description: The desired state C(tre_desired) (see docs/desired-state.md).
+    description:
+      - The desired state C(tre_desired) (see docs/desired-state.md).
+      - One of O(desired) and O(desired_b64) is required.
     type: dict
-    required: true
+  desired_b64:
+    description:
+      - The desired state as base64 of its JSON (the extra variable C(tre_desired_b64) as it
+        is), decoded by the module; Ansible passes one string much faster than the mapping.
+    type: str
   ids:
     description:
       - >-
@@ -102,7 +108,7 @@ notes:
 EXAMPLES = r"""
 - name: Reconcile project storage
   tre.secenv.tre_storage:
-    desired: "{{ tre_desired_b64 | b64decode | from_json }}"
+    desired_b64: "{{ tre_desired_b64 }}"
     ids: "{{ ad_result.ids }}"
     projects_root: "{{ tre_projects_root }}"
     workspaces_root: "{{ tre_workspaces_root }}"
@@ -147,6 +153,12 @@ import dataclasses
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
+from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
+    DESIRED_ONE_OF,
+    DESIRED_OPTIONS,
+    desired_from,
+    invocation,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import ISOLATE, execute
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_catalog import reader_groups
@@ -248,7 +260,7 @@ def _known_accounts(spec, warnings: list[str]):
 def run_module() -> None:
     module = AnsibleModule(
         argument_spec={
-            "desired": {"type": "dict", "required": True},
+            **DESIRED_OPTIONS,
             "ids": {"type": "dict", "required": True},
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
@@ -258,9 +270,15 @@ def run_module() -> None:
             "id_min": {"type": "int", "default": 200000},
             "journal": {"type": "path"},
         },
+        mutually_exclusive=DESIRED_ONE_OF,
+        required_one_of=DESIRED_ONE_OF,
         supports_check_mode=True,
     )
     params = module.params
+    try:
+        params["desired"] = desired_from(params)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc), changed=False, changes=[], invocation=invocation(params))
     # module.warn() shows warnings; Ansible consumes a result key named `warnings`, so the
     # list is also returned as `storage_warnings` for the caller.
     warnings: list[str] = []
@@ -270,6 +288,7 @@ def run_module() -> None:
         "changes": [],
         "storage_warnings": warnings,
         "storage_unsafe": found_unsafe,
+        "invocation": invocation(params),
     }
     try:
         layout = Layout(
