@@ -63,3 +63,7 @@ class RunError(ProvisioningError, RuntimeError):
 
 class StateError(ProvisioningError, RuntimeError):
     """The state store is unreadable, or a revision breaks a rule against what was applied."""
+
+
+class MetricsError(ProvisioningError, RuntimeError):
+    """The metrics textfile could not be written (directory missing, not writable, full)."""

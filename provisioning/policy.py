@@ -23,8 +23,8 @@ from .validation.yamlsafe import load_bytes
 
 DEFAULT_POLICY = Path(__file__).parent / "data" / "cbs-2026.yaml"
 ENV_VAR = "TRE_POLICY"
-SIZE_RE = re.compile(r"^([1-9][0-9]{0,5})(GB|TB)\Z")
-_UNITS = {"GB": 1024**3, "TB": 1024**4}
+SIZE_RE = re.compile(r"^([1-9][0-9]{0,5})(MB|GB|TB)\Z")
+_UNITS = {"MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
 BILLING = ("per_month", "until_end", "minimum")
 #: The catalogue reader group of a subject: letters, digits, '.', '-' around one {subject}.
 SUBJECT_GROUP_RE = re.compile(r"^[A-Za-z][A-Za-z0-9.-]{0,8}\{subject\}[A-Za-z0-9.-]{0,8}\Z")
@@ -68,7 +68,8 @@ _TARIFFS_OPTIONAL = tuple(f.name for f in fields(Tariffs) if isinstance(f.defaul
 
 
 def size_bytes(size: str) -> int:
-    """``"50GB"`` → bytes (binary units). Raises ``ValueError`` for anything else."""
+    """``"50GB"`` → bytes (binary units: MB, GB, TB; ``50MB`` for small quotas in tests).
+    Raises ``ValueError`` for anything else."""
     m = SIZE_RE.fullmatch(size)
     if not m:
         raise ValueError(f"not a size: {size!r}")
@@ -144,7 +145,7 @@ def parse_policy(doc: Any, c: Checker, source: str = "") -> Policy | None:
 
 def _size(value: Any, path: str, c: Checker) -> int | None:
     if not isinstance(value, str) or not SIZE_RE.fullmatch(value):
-        c.add(path, "size", "expected a size such as 50GB or 1TB")
+        c.add(path, "size", "expected a size such as 50MB, 50GB or 1TB")
         return None
     return size_bytes(value)
 

@@ -123,6 +123,11 @@ def _warnings(res: dict[str, Any]) -> list[str]:
     return [_one_line(w) for w in found if isinstance(w, str)]  # not ad_seat_warnings
 
 
+#: Module results kept per task (beside changes and warnings): tre_ad's ids and seat warnings,
+#: tre_storage's unsafe projects, tre_quota_report's measurement.
+_DATA_KEYS = ("ids", "ad_seat_warnings", "storage_unsafe", "quota_usage", "consistent")
+
+
 def _task_result(event: dict[str, Any]) -> TaskResult | None:
     kind = event.get("event")
     data = event.get("event_data", {})
@@ -141,7 +146,7 @@ def _task_result(event: dict[str, Any]) -> TaskResult | None:
         changes=list(res.get("changes") or []),
         warnings=_warnings(res),
         message=message,
-        data={k: res[k] for k in ("ids", "ad_seat_warnings", "storage_unsafe") if k in res},
+        data={k: res[k] for k in _DATA_KEYS if k in res},
     )
 
 
@@ -202,19 +207,62 @@ def run_site(
     run_id: str | None = None,
 ) -> RunResult:
     """Run site.yml once over the whole desired state; never raises for task failures."""
-    import ansible_runner  # heavy import: only when a run happens
-
     playbooks = playbooks_dir()
     run_id = run_id or new_run_id()
     private = new_run_dir(home, run_id)
-    binary, cmdline = _guarded_command(check)
-    runner = ansible_runner.run(
+    runner = _run(
+        private,
+        playbooks,
+        PLAYBOOK,
+        inventory,
+        check,
+        run_id,
+        _extravars(desired, force, None if check else private / "journal"),
+    )
+    forget_desired(private)
+    return _result(runner, run_id, check, private)
+
+
+def _result(runner: Any, run_id: str, check: bool, private: Path) -> RunResult:
+    tasks = [t for t in map(_task_result, runner.events) if t is not None]
+    result = RunResult(run_id, check, runner.status, runner.rc or 0, str(private), tasks)
+    if runner.status != "successful" and not result.failures:
+        # Failed before any task (inventory or syntax error): say so from stdout's tail.
+        tail = _stdout_tail(private)
+        result.tasks.append(TaskResult("ansible", "start", False, False, message=tail))
+    return result
+
+
+def run_read(inventory: Path, playbook: str, extravars: dict[str, Any], private: Path) -> RunResult:
+    """Run a read-only playbook beside site.yml (``measure.yml``) in check mode, with its
+    ansible-runner directory at ``private`` (the caller's, e.g. a temporary directory)."""
+    playbooks = playbooks_dir()
+    if not (playbooks / playbook).is_file():
+        raise RunError(f"no {playbook} in {playbooks}")
+    run_id = new_run_id()
+    runner = _run(private, playbooks, playbook, inventory, True, run_id, extravars)
+    return _result(runner, run_id, True, private)
+
+
+def _run(
+    private: Path,
+    playbooks: Path,
+    playbook: str,
+    inventory: Path,
+    check: bool,
+    run_id: str,
+    extravars: dict[str, Any],
+) -> Any:
+    import ansible_runner  # heavy import: only when a run happens
+
+    binary, cmdline = _guarded_command(check, playbook)
+    return ansible_runner.run(
         private_data_dir=str(private),
         project_dir=str(playbooks),
-        playbook=PLAYBOOK,
+        playbook=playbook,
         binary=binary,
         inventory=str(inventory.resolve()),
-        extravars=_extravars(desired, force, None if check else private / "journal"),
+        extravars=extravars,
         cmdline=cmdline,
         envvars={
             **run_environment(run_id),
@@ -230,24 +278,16 @@ def run_site(
         ident="run",
         quiet=True,
     )
-    forget_desired(private)
-    tasks = [t for t in map(_task_result, runner.events) if t is not None]
-    result = RunResult(run_id, check, runner.status, runner.rc or 0, str(private), tasks)
-    if runner.status != "successful" and not result.failures:
-        # Failed before any task (inventory or syntax error): say so from stdout's tail.
-        tail = _stdout_tail(private)
-        result.tasks.append(TaskResult("ansible", "start", False, False, message=tail))
-    return result
 
 
-def _guarded_command(check: bool) -> tuple[str, str]:
+def _guarded_command(check: bool, playbook: str = PLAYBOOK) -> tuple[str, str]:
     """ansible-runner's ``binary`` and ``cmdline``: ansible-playbook started by the guard.
 
     The guard (``provisioning.process``) ties the playbook's life to tre's. With ``binary``
     set, ansible-runner no longer appends the playbook itself: it leads the arguments.
     """
     binary, lead = guard_command()
-    args = [*lead, PLAYBOOK]
+    args = [*lead, playbook]
     # --diff only for plans: an apply reports through `changes`, the diff would double it
     if check:
         args += ["--check", "--diff"]

@@ -19,6 +19,7 @@ from typing import Any
 
 from .errors import StateError
 from .identity import Identity, Issued
+from .state_billing import BILLABLE_SCHEMA, BillableUsage
 from .state_jobs import JOB_RUNS_DDL, JobRuns
 
 DEFAULT_STATE_URL = "sqlite:////var/lib/tre/state.db"
@@ -90,7 +91,7 @@ def sqlite_path(url: str) -> Path:
     raise StateError(f"state store {scheme!r} is not supported yet: use sqlite:///PATH")
 
 
-class StateStore(JobRuns):
+class StateStore(BillableUsage, JobRuns):
     """One SQLite database; every method is one short transaction."""
 
     def __init__(self, url: str = DEFAULT_STATE_URL) -> None:
@@ -103,7 +104,9 @@ class StateStore(JobRuns):
                 os.chmod(self.path, 0o600)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA + JOB_RUNS_DDL)
+            self._db.executescript(_SCHEMA)
+            self._db.executescript(BILLABLE_SCHEMA)
+            self._db.executescript(JOB_RUNS_DDL)
             self._migrate()
         except (OSError, sqlite3.Error) as e:
             raise StateError(f"cannot open the state store {self.path}: {e}") from None

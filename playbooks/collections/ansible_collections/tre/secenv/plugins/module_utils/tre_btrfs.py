@@ -9,15 +9,21 @@ Interface (what ``tre_storage`` needs, so XFS project quotas could be added as a
   or None, children)}``) and ``enforce_group(path, group, children, limit, create)``: a level-1
   qgroup carrying a unit's limit over the unit and its nested subvolumes.
 
+Measurement (``tre_quota_report``): ``read_usage(root) -> UsageReading``: every quota unit's
+usage (nested subvolumes counted in, as the limit is enforced over them) and limit, plus
+whether the accounting can be trusted, from ONE ``btrfs qgroup show`` per file system.
+
 The parsers of ``btrfs qgroup show -pcre --raw``, ``btrfs subvolume list`` and
 ``/proc/self/mountinfo`` are pure functions.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 Runner = Callable[[list[str]], tuple[int, str, str]]
 
@@ -58,6 +64,108 @@ def parse_qgroup_groups(text: str) -> dict[str, tuple[int, int | None, frozenset
         limit = None if fields[3] == "none" else int(fields[3])
         children = frozenset(c for c in fields[6].split(",") if c != "-")
         result[fields[0]] = (int(fields[1]), limit, children)
+    return result
+
+
+@dataclass(frozen=True)
+class QgroupRow:
+    """One line of ``btrfs qgroup show -pcre --raw``: id (``0/257``), referenced bytes, max
+    referenced (None = none), child qgroups, and the subvolume path relative to the file
+    system's top level (None when the btrfs-progs is too old to print the Path column, or
+    for a higher-level qgroup / a deleted subvolume: ``<0 member qgroups>``, ``<stale>``)."""
+
+    qgroup: str
+    referenced: int
+    limit: int | None
+    children: frozenset[str]
+    path: str | None
+
+
+@dataclass(frozen=True)
+class UsageReading:
+    """What ``read_usage`` found on one file system: ``units`` = {absolute path: (used bytes,
+    limit or None)}; ``consistent`` is False when btrfs said its numbers cannot be trusted
+    (then ``notes`` says why, e.g. ``qgroup data inconsistent, rescan recommended``)."""
+
+    mountpoint: str
+    units: dict[str, tuple[int, int | None]]
+    consistent: bool
+    notes: list[str] = field(default_factory=list)
+    reads: int = 1
+
+
+#: What ``btrfs qgroup show`` prints (stderr) when its numbers are not to be trusted
+#: (btrfs-progs cmds/qgroup.c: the INCONSISTENT and RESCAN status flags).
+UNTRUSTED = re.compile(r"inconsisten|rescan", re.IGNORECASE)
+
+
+def parse_qgroup_rows(text: str) -> list[QgroupRow]:
+    """Every qgroup line of ``qgroup show -pcre --raw`` (columns: id, rfer, excl, max rfer,
+    max excl, parent, child[, path]); a path may hold spaces (the last column takes the rest)."""
+    header = next((ln for ln in text.splitlines() if ln.lower().startswith("qgroupid")), "")
+    has_path = "path" in header.lower().split()
+    rows = []
+    for line in text.splitlines():
+        fields = line.strip().split(None, 7)
+        if len(fields) < 7 or not re.fullmatch(r"[0-9]+/[0-9]+", fields[0]):
+            continue
+        if not (fields[1].isdigit() and (fields[3].isdigit() or fields[3] == "none")):
+            continue
+        path = fields[7].strip() if has_path and len(fields) > 7 else None
+        if path is not None and (path.startswith("<") and path.endswith(">")):
+            path = None  # <toplevel>, <N member qgroups>, <stale>, <under deletion>
+        if path is not None and path.startswith("<FS_TREE>/"):
+            path = path[len("<FS_TREE>/") :]
+        rows.append(
+            QgroupRow(
+                qgroup=fields[0],
+                referenced=int(fields[1]),
+                limit=None if fields[3] == "none" else int(fields[3]),
+                children=frozenset(c for c in fields[6].split(",") if c != "-"),
+                path=path,
+            )
+        )
+    return rows
+
+
+def untrusted_notes(stderr: str) -> list[str]:
+    """The warnings of ``qgroup show`` that make its numbers unknown, without the prefix."""
+    notes = []
+    for line in stderr.splitlines():
+        text = re.sub(r"^(WARNING|ERROR):\s*", "", line.strip())
+        if text and UNTRUSTED.search(text) and text not in notes:
+            notes.append(text)
+    return notes
+
+
+def unit_usage(rows: list[QgroupRow], paths: dict[int, str]) -> dict[str, tuple[int, int | None]]:
+    """{path: (used, limit)} of every subvolume: its own referenced bytes plus those of the
+    subvolumes nested below it (their data counts against the unit, see tre_storage); where a
+    level-1 group ``1/<id>`` holds the unit (and nested ones) its referenced bytes replace the
+    sum for its members (shared extents counted once). Limit: the unit's own, else the group's.
+    """
+    by_id = {int(r.qgroup.split("/")[1]): r for r in rows if r.qgroup.startswith("0/")}
+    groups = {r.qgroup: r for r in rows if not r.qgroup.startswith("0/")}
+    ordered = sorted((p, i) for i, p in paths.items())  # a prefix's paths are contiguous
+    result: dict[str, tuple[int, int | None]] = {}
+    for ident, path in paths.items():
+        own = by_id.get(ident)
+        if own is None:
+            continue
+        prefix = path.rstrip("/") + "/"
+        nested = []
+        at = bisect.bisect_left(ordered, (prefix, -1))
+        while at < len(ordered) and ordered[at][0].startswith(prefix):
+            nested.append(ordered[at][1])
+            at += 1
+        group = groups.get(f"1/{ident}")
+        members = set(group.children) if group else set()
+        used = group.referenced if group else 0
+        for i in (ident, *nested):
+            if f"0/{i}" not in members and i in by_id:
+                used += by_id[i].referenced
+        limit = own.limit if own.limit is not None else (group.limit if group else None)
+        result[path] = (used, limit)
     return result
 
 
@@ -158,6 +266,42 @@ class BtrfsQuota:
             self._ids[mountpoint] = {path: ident for ident, path in paths.items()}
             self._groups[mountpoint] = parse_qgroup_groups(shown)
         return self._cache[mountpoint]
+
+    def read_usage(self, root: str) -> UsageReading:
+        """Usage and limit of every quota unit on the file system holding ``root``, from one
+        ``btrfs qgroup show -pcre --raw --sync`` (``--sync``: data just written is counted).
+        A btrfs-progs without the Path column needs one ``subvolume list`` more. Never raises
+        for untrusted numbers: ``consistent`` is False and ``notes`` say why."""
+        mountpoint = find_mountpoint(root)
+        mount_root = self._mount_root(root, mountpoint)
+        argv = [self._btrfs, "qgroup", "show", "-pcre", "--raw", "--sync", mountpoint]
+        rc, out, err = self._run(argv)
+        if rc != 0:
+            detail = (err or out).strip().splitlines()
+            cause = detail[-1] if detail else f"exit code {rc}"
+            raise QuotaError(f"cannot read qgroups of {mountpoint} (quota enabled?): {cause}")
+        rows = parse_qgroup_rows(out)
+        reads = 1
+        relative = {
+            int(r.qgroup.split("/")[1]): r.path
+            for r in rows
+            if r.qgroup.startswith("0/") and r.path is not None
+        }
+        if not any(r.path for r in rows):  # old btrfs-progs: no Path column
+            relative = parse_subvolume_list(self._call("subvolume", "list", mountpoint))
+            reads += 1
+        paths = map_paths(relative, mount_root, mountpoint)
+        notes = untrusted_notes(err)
+        return UsageReading(mountpoint, unit_usage(rows, paths), not notes, notes, reads)
+
+    def _mount_root(self, root: str, mountpoint: str) -> str:
+        with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+            mount_root, fstype = parse_mountinfo(handle.read(), mountpoint) or ("/", "")
+        if fstype != "btrfs":
+            raise QuotaError(
+                f"{root} is on {fstype or 'an unknown'} file system at {mountpoint}, not btrfs"
+            )
+        return mount_root
 
     def subvolume_ids(self, root: str) -> dict[str, int]:
         self.read_all(root)
