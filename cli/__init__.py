@@ -13,7 +13,9 @@ import click
 from provisioning import __version__
 
 from .cmd_contract import contract
+from .cmd_jobs import jobs
 from .cmd_lab import lab
+from .cmd_ossc import ossc
 from .cmd_project import project
 from .cmd_run import apply, desired, plan
 from .errors import TreGroup
@@ -42,6 +44,8 @@ cli.add_command(plan)
 cli.add_command(apply)
 cli.add_command(project)
 cli.add_command(desired)
+cli.add_command(jobs)
+cli.add_command(ossc)
 
 
 def main() -> None:

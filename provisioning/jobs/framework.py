@@ -20,13 +20,11 @@ from provisioning.contract.model import Contract
 from provisioning.errors import ProvisioningError
 from provisioning.policy_model import Policy
 from provisioning.state import StateStore
+from provisioning.usage import DEFAULT_METRICS_DIR
 
 from .mail import DEFAULT_LANGUAGE, Mailer, Recipient
 from .notify import now
 from .schedule import JOB_SUBJECT, Schedule
-
-#: Debian's node-exporter textfile collector directory.
-DEFAULT_METRICS_DIR = Path("/var/lib/prometheus/node-exporter")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,15 @@ from provisioning.desired import quota_bytes
 from provisioning.inventory import load_inventory
 from provisioning.lifecycle import status_on
 from provisioning.naming import account_names
-from provisioning.policy_model import Policy, StorageStep
+from provisioning.policy_model import Policy
+from provisioning.usage import (
+    Usage,
+    UsageReport,
+    measure,
+    over_allowance_steps,
+    overrun_step,
+    write_metrics,
+)
 
 from .framework import Job, JobContext, Outcome
 from .mail import Recipient
@@ -32,9 +40,7 @@ def _measured(ctx: JobContext) -> list[Contract]:
     return [c for c in ctx.contracts if status_on(c, ctx.today) in MEASURED]
 
 
-def _measure(ctx: JobContext, contracts: list[Contract]) -> Any:
-    from provisioning.usage import measure, write_metrics
-
+def _measure(ctx: JobContext, contracts: list[Contract]) -> UsageReport:
     report = measure(load_inventory(ctx.inventory), [c.project for c in contracts])
     write_metrics(report, ctx.settings.metrics_dir)
     return report
@@ -64,7 +70,7 @@ def owners(contracts: list[Contract], names_of: Any) -> dict[str, tuple[Contract
 
 
 def weekly_notices(
-    items: list[Any],
+    items: list[Usage],
     contracts: list[Contract],
     owned: dict[str, tuple[Contract, Person]],
     policy: Policy,
@@ -126,23 +132,13 @@ def _quota_weekly(ctx: JobContext, period: str) -> Outcome:
     )  # fmt: skip
 
 
-def billing_step(policy: Policy) -> StorageStep:
-    """Over-allowance storage is billed in the smallest extra-storage step of the policy."""
-    return min(policy.storage_steps, key=lambda s: s.size_bytes)
-
-
-def steps_over(used: int, allowance: int, step: StorageStep) -> int:
-    """Whole steps needed to cover what ``used`` exceeds ``allowance`` by (0 when within)."""
-    return max(0, math.ceil((used - allowance) / step.size_bytes))
-
-
 def _quota_monthly(ctx: JobContext, period: str) -> Outcome:
     contracts = _measured(ctx)
     if not contracts:
         return Outcome("no active project to measure")
     report = _measure(ctx, contracts)
     by_project = {c.project: c for c in contracts}
-    step = billing_step(ctx.policy)
+    step = overrun_step(ctx.policy)
     done = ctx.store.done_subjects("quota-monthly", [period])
     billed, unknown = 0, []
     for u in report.items:
@@ -154,7 +150,7 @@ def _quota_monthly(ctx: JobContext, period: str) -> Outcome:
         if (u.project, period) in done:
             continue
         allowance = quota_bytes(by_project[u.project], ctx.policy, ctx.today)
-        steps = steps_over(u.used_bytes, allowance, step)
+        steps = over_allowance_steps(u.used_bytes, allowance, ctx.policy)
         if steps:
             detail = {
                 "step": step.size,
