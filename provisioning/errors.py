@@ -65,5 +65,9 @@ class StateError(ProvisioningError, RuntimeError):
     """The state store is unreadable, or a revision breaks a rule against what was applied."""
 
 
+class MeasureError(ProvisioningError, ValueError):
+    """A storage measurement was asked for something that is not a project number."""
+
+
 class MetricsError(ProvisioningError, RuntimeError):
     """The metrics textfile could not be written (directory missing, not writable, full)."""

@@ -104,9 +104,7 @@ class StateStore(BillableUsage, JobRuns):
                 os.chmod(self.path, 0o600)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-            self._db.executescript(BILLABLE_SCHEMA)
-            self._db.executescript(JOB_RUNS_DDL)
+            self._db.executescript(_SCHEMA + BILLABLE_SCHEMA + JOB_RUNS_DDL)
             self._migrate()
         except (OSError, sqlite3.Error) as e:
             raise StateError(f"cannot open the state store {self.path}: {e}") from None

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .errors import MetricsError, RunError
+from .errors import MeasureError, MetricsError, RunError
 from .ids import PROJECT_RE
 from .inventory import Inventory
 from .policy_model import Policy, StorageStep
@@ -70,12 +70,13 @@ class UsageReport:
 def measure(inventory: Inventory, projects: list[str] | None = None) -> UsageReport:
     """Usage and limit of every project folder and workspace (of ``projects``, or all).
 
-    Raises ``RunError`` (one line) when a file server could not be read at all.
+    Raises ``RunError`` (one line) when a file server could not be read at all,
+    ``MeasureError`` for a project that is not a project number (before any run).
     """
     if projects is not None:
         bad = [p for p in projects if not isinstance(p, str) or not PROJECT_RE.fullmatch(p)]
         if bad:
-            raise ValueError(f"not a project number: {bad[0]!r}")
+            raise MeasureError(f"not a project number: {bad[0]!r}")
         if not projects:
             return UsageReport([], [])
     extravars = {} if projects is None else {"tre_measure_projects": sorted(set(projects))}

@@ -168,7 +168,9 @@ def test_read_usage_is_one_qgroup_show_and_reports_inconsistency(monkeypatch) ->
     monkeypatch.setattr(btrfs, "find_mountpoint", lambda root: "/srv/tre")
     monkeypatch.setattr(btrfs.BtrfsQuota, "_mount_root", lambda self, root, mp: "/")
     fake = _Fake(LAB_OUT)
-    reading = btrfs.BtrfsQuota(fake).read_usage("/srv/tre/projects")
+    backend = btrfs.BtrfsQuota(fake)
+    reading = backend.read_usage("/srv/tre/projects")
+    assert backend.read_usage("/srv/tre/home") is reading  # the same file system: read once
     assert fake.calls == [["btrfs", "qgroup", "show", "-pcre", "--raw", "--sync", "/srv/tre"]]
     assert reading.consistent and reading.reads == 1 and reading.notes == []
     assert reading.units["/srv/tre/projects/P7001"] == (10502144 + 3162112, 52428800)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from provisioning import usage
-from provisioning.errors import MetricsError, PolicyError
+from provisioning.errors import MeasureError, MetricsError, PolicyError
 from provisioning.policy import DEFAULT_POLICY, load_policy, size_bytes
 from provisioning.state import StateStore
 from provisioning.usage import (
@@ -219,7 +219,7 @@ def test_measure_checks_project_numbers_before_any_run(monkeypatch) -> None:
 
     monkeypatch.setattr(usage, "run_read", no_run)
     inventory = None  # never reached
-    with pytest.raises(ValueError, match="not a project number: '0123'"):
+    with pytest.raises(MeasureError, match="not a project number: '0123'"):
         usage.measure(inventory, ["9001", "0123"])  # type: ignore[arg-type]
     assert usage.measure(inventory, []) == UsageReport([], [])  # type: ignore[arg-type]
 
@@ -228,3 +228,71 @@ def test_metrics_file_is_not_left_world_writable(tmp_path: Path) -> None:
     os.umask(0o022)
     path = write_metrics(report(), tmp_path)
     assert not path.stat().st_mode & stat.S_IWOTH
+
+
+def _event(host: str, res: dict, kind: str = "runner_on_ok") -> dict:
+    return {"event": kind, "event_data": {"host": host, "task": "measure", "res": res}}
+
+
+def test_runner_keeps_the_measurement_and_its_warnings() -> None:
+    from provisioning.runner import _task_result
+
+    rows = [{"project": "9001", "kind": "project", "owner": None, "used_bytes": 1}]
+    task = _task_result(
+        _event("fs1", {"quota_usage": rows, "consistent": False, "quota_warnings": ["w1"]})
+    )
+    assert task is not None
+    assert task.data == {"quota_usage": rows, "consistent": False}
+    assert task.warnings == ["w1"]
+
+
+def _fake_run(tasks: list, status: str = "successful"):
+    from provisioning.runner import RunResult
+
+    def run_read(inventory, playbook, extravars, private):
+        assert playbook == "measure.yml" and private.is_dir()
+        assert stat.S_IMODE(private.stat().st_mode) == 0o700  # the record names accounts
+        run_read.extravars = extravars
+        return RunResult("r1", True, status, 0 if status == "successful" else 2, "", tasks)
+
+    return run_read
+
+
+def test_measure_maps_every_servers_rows(monkeypatch) -> None:
+    from provisioning.runner import TaskResult
+
+    row = {
+        "project": "9001",
+        "kind": "workspace",
+        "owner": "p9001.jdevries",
+        "path": "/srv/tre/home/p9001.jdevries",
+        "used_bytes": 7,
+        "limit_bytes": None,
+    }
+    tasks = [
+        TaskResult("fs1", "m", True, False, data={"quota_usage": [row]}),
+        TaskResult("fs2", "m", True, False, warnings=["project 9002: no project folder x"]),
+    ]
+    fake = _fake_run(tasks)
+    monkeypatch.setattr(usage, "run_read", fake)
+    inventory = type("Inv", (), {"path": Path("/nonexistent")})()
+    got = usage.measure(inventory, ["9002", "9001", "9001"])  # type: ignore[arg-type]
+    assert fake.extravars == {"tre_measure_projects": ["9001", "9002"]}
+    assert got == UsageReport(
+        [Usage("9001", "workspace", "p9001.jdevries", 7, None, "fs1", row["path"])],
+        ["fs2: project 9002: no project folder x"],
+    )
+    usage.measure(inventory)  # type: ignore[arg-type]
+    assert fake.extravars == {}
+
+
+def test_measure_failure_is_one_line(monkeypatch) -> None:
+    from provisioning.errors import RunError
+    from provisioning.runner import TaskResult
+
+    tasks = [TaskResult("fs1", "m", False, False, message="cannot read qgroups of /srv/tre")]
+    monkeypatch.setattr(usage, "run_read", _fake_run(tasks, status="failed"))
+    inventory = type("Inv", (), {"path": Path("/nonexistent")})()
+    with pytest.raises(RunError) as e:
+        usage.measure(inventory)  # type: ignore[arg-type]
+    assert str(e.value) == "measuring storage failed: fs1: cannot read qgroups of /srv/tre"

@@ -229,6 +229,7 @@ class BtrfsQuota:
         self._cache: dict[str, dict[str, tuple[int, int | None]]] = {}
         self._ids: dict[str, dict[str, int]] = {}
         self._groups: dict[str, dict[str, tuple[int, int | None, frozenset[str]]]] = {}
+        self._readings: dict[str, UsageReading] = {}
 
     def _call(self, *args: str) -> str:
         argv = [self._btrfs, *args]
@@ -273,6 +274,11 @@ class BtrfsQuota:
         A btrfs-progs without the Path column needs one ``subvolume list`` more. Never raises
         for untrusted numbers: ``consistent`` is False and ``notes`` say why."""
         mountpoint = find_mountpoint(root)
+        if mountpoint not in self._readings:  # once per file system
+            self._readings[mountpoint] = self._read_usage(root, mountpoint)
+        return self._readings[mountpoint]
+
+    def _read_usage(self, root: str, mountpoint: str) -> UsageReading:
         mount_root = self._mount_root(root, mountpoint)
         argv = [self._btrfs, "qgroup", "show", "-pcre", "--raw", "--sync", mountpoint]
         rc, out, err = self._run(argv)

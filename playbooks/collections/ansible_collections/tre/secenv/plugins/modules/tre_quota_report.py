@@ -138,8 +138,8 @@ def run_module() -> None:
         backend = get_backend(params["quota_backend"], lambda argv: module.run_command(argv))
         readings = {}
         for root in (projects_root, workspaces_root):
-            reading = backend.read_usage(root)
-            readings.setdefault(reading.mountpoint, reading)  # one read per file system
+            reading = backend.read_usage(root)  # read once per file system
+            readings[reading.mountpoint] = reading
         items = []
         for reading in readings.values():
             result["stats"]["reads"] += reading.reads
