@@ -56,18 +56,18 @@ def _settings(operator_email, operator_language, metrics_dir, reconcile, invento
     )
 
 
-def _contract_paths(contracts: tuple[Path, ...], contracts_dir: Path | None) -> list[str]:
-    if contracts:
-        return [str(p) for p in contracts]
-    if contracts_dir is None:
+def _contract_paths(files: tuple[Path, ...], contracts: Path | None) -> list[str]:
+    if files:
+        return [str(p) for p in files]
+    if contracts is None:
         raise click.UsageError("no contracts: give CONTRACT... or --contracts DIR ($TRE_CONTRACTS)")
-    return [str(contracts_dir)]
+    return [str(contracts)]
 
 
 def settings_options(f):
     for option in (
         click.option(
-            "--contracts", "contracts_dir", envvar="TRE_CONTRACTS",
+            "--contracts", "contracts", envvar="TRE_CONTRACTS",
             type=click.Path(file_okay=False, path_type=Path),
             help="Directory of the contracts when none is given (env TRE_CONTRACTS).",
         ),
@@ -92,13 +92,15 @@ def settings_options(f):
             show_default=True,
             help="Run the reconcile job (apply every contract daily; env TRE_RECONCILE).",
         ),
-    ):  # fmt: skip
+    )[::-1]:  # fmt: skip
         f = option(f)
     return f
 
 
 @jobs.command("run")
-@click.argument("contracts", nargs=-1, type=click.Path(path_type=Path))
+@click.argument(
+    "contract_files", metavar="[CONTRACT]...", nargs=-1, type=click.Path(path_type=Path)
+)
 @settings_options
 @click.option(
     "--only", multiple=True, type=click.Choice(JOB_NAMES), metavar="NAME",
@@ -110,12 +112,12 @@ def settings_options(f):
 @state_options
 @json_option
 def run(
-    contracts, contracts_dir, operator_email, operator_language, metrics_dir, reconcile, only,
+    contract_files, contracts, operator_email, operator_language, metrics_dir, reconcile, only,
     inventory, today, policy_path, state_url, home, as_json,
 ) -> None:  # fmt: skip
     """Run every job due on --today: each once per period, a missed day caught up.
 
-    CONTRACTS are contract files or directories (default: --contracts). Two runs never
+    CONTRACT... are contract files or directories (default: --contracts). Two runs never
     overlap (a lock under --home). Exits 1 when a job failed, naming it; the next run
     retries it without sending anything twice.
 
@@ -123,7 +125,7 @@ def run(
     Example:
       tre jobs run --contracts /etc/tre/contracts --today 2026-12-07
     """
-    paths = _contract_paths(contracts, contracts_dir)
+    paths = _contract_paths(contract_files, contracts)
     private_umask()  # run records and the store name people
     with disk_errors(home), jobs_lock(home):
         policy = load_policy(policy_path)
@@ -171,7 +173,7 @@ def _report(reports, as_json: bool) -> None:
 @state_url_option
 @json_option
 def list_jobs(
-    contracts_dir, operator_email, operator_language, metrics_dir, reconcile, today, state_url,
+    contracts, operator_email, operator_language, metrics_dir, reconcile, today, state_url,
     as_json,
 ) -> None:  # fmt: skip
     """The jobs: schedule, last run (when, period, result) and next due day.
