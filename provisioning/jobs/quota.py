@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from datetime import date
-from typing import Any
 
 from provisioning.contract.model import Contract, Person
 from provisioning.desired import quota_bytes
@@ -58,8 +58,11 @@ def _mb(n: int) -> str:
     return f"{n / 1024**2:,.1f} MB" if n < 1024**3 else f"{n / 1024**3:,.2f} GB"
 
 
-def owners(contracts: list[Contract], names_of: Any) -> dict[str, tuple[Contract, Person]]:
-    """Workspace owner (account name, lower case) → (contract, person)."""
+def owners(
+    contracts: list[Contract], names_of: Callable[[str], dict[str, str]]
+) -> dict[str, tuple[Contract, Person]]:
+    """Workspace owner (account name, lower case) → (contract, person); ``names_of``: the
+    account names issued in a project (the state store's identity records)."""
     out: dict[str, tuple[Contract, Person]] = {}
     for c in contracts:
         people = [p for p in c.people if p.has_account]
@@ -78,9 +81,9 @@ def weekly_notices(
     week: str,
     operator: Recipient | None,
 ) -> tuple[list[Notice], list[Notice]]:
-    """(notices to people above ``quota_warn_percent``, notices of unknown usage to the
-    operator). A project folder: its lead and its researchers in their period; a workspace:
-    its owner."""
+    """(notices to people strictly above ``quota_warn_percent`` of the limit, notices of
+    unknown usage to the operator). A project folder: its lead and its researchers in their
+    period; a workspace: its owner."""
     by_project = {c.project: c for c in contracts}
     people: list[Notice] = []
     unknown: list[Notice] = []
@@ -93,7 +96,7 @@ def weekly_notices(
                                       {"project": u.project, "what": f"{u.kind} {where}",
                                        "server": u.server}))  # fmt: skip
             continue
-        if not u.limit_bytes or _percent(u.used_bytes, u.limit_bytes) < policy.quota_warn_percent:
+        if not u.limit_bytes or u.used_bytes * 100 <= policy.quota_warn_percent * u.limit_bytes:
             continue
         fields = {"project": u.project, "kind": u.kind, "used": _mb(u.used_bytes),
                   "limit": _mb(u.limit_bytes),

@@ -126,11 +126,12 @@ def test_quota_warnings_people_and_unknown(small):
     assert unknown[0].fields["what"] == "workspace 9001/p9001.zvanthoff"
 
 
-def test_exactly_at_the_warn_percent_warns_below_does_not(small):
+def test_above_the_warn_percent_warns_exactly_at_it_does_not(small):
+    """RULES.md: "above 90 %"; integer arithmetic, no rounding at the border."""
     owned = owners([small], lambda project: {})
-    for used, warned in ((90, True), (89, False)):
+    for used, warned in ((90 * 10**6 + 1, True), (90 * 10**6, False), (89 * 10**6, False)):
         people, _ = weekly_notices(
-            [_u("project", used * 10**6, 100 * 10**6)], [small], owned, POLICY,
+            [_u("project", used, 100 * 10**6)], [small], owned, POLICY,
             date(2026, 12, 7), "w", None,
         )  # fmt: skip
         assert bool(people) is warned
