@@ -57,21 +57,16 @@ def drift_groups(ctx: JobContext) -> tuple[dict[date, list[Contract]], list[str]
 
 def _drift(ctx: JobContext, period: str) -> Outcome:
     groups, other = drift_groups(ctx)
-    operator = ctx.operator()
-    notices = []
+    changes = []
     for day, contracts in sorted(groups.items()):
         prepared = prepare(contracts, ctx.policy, day, ctx.store)
-        result = plan(prepared, ctx.inventory, ctx.home)
-        for change in result.changes:
-            what = _what(change)
-            notices.append(
-                Notice(
-                    f"{change.get('project')}:{what}",
-                    period,
-                    (operator,),
-                    {"project": change.get("project") or "", "what": what},
-                )  # fmt: skip
-            )
+        changes += plan(prepared, ctx.inventory, ctx.home).changes
+    operator = (ctx.operator(),) if changes else ()  # an address is needed only to report
+    notices = [
+        Notice(f"{c.get('project')}:{_what(c)}", period, operator,
+               {"project": c.get("project") or "", "what": _what(c)})
+        for c in changes
+    ]  # fmt: skip
     d = deliver("drift", "drift", notices, ctx.store, ctx.mailer, period)
     planned = sum(len(c) for c in groups.values())
     return Outcome(

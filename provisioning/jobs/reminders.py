@@ -103,9 +103,10 @@ def ossc_notices(
 
 
 def _ossc_deadline(ctx: JobContext, period: str) -> Outcome:
-    if not any(c.ossc for c in ctx.contracts):
-        return Outcome("no project uses the OSSC")
-    notices = ossc_notices(ctx.contracts, ctx.policy, ctx.today, ctx.store, ctx.operator())
+    ended = [c for c in ctx.contracts if c.ossc and c.ossc.end < ctx.today]
+    if not ended:
+        return Outcome("no project's OSSC use has ended")
+    notices = ossc_notices(ended, ctx.policy, ctx.today, ctx.store, ctx.operator())
     d = deliver("ossc-deadline", "ossc-deadline", notices, ctx.store, ctx.mailer, period)
     overdue = sum(1 for n in notices if n.period.startswith("overdue/"))
     return Outcome(

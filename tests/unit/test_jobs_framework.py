@@ -156,3 +156,29 @@ def test_jobs_lock_refuses_a_second_run(tmp_path):
         pass
     with jobs_lock(tmp_path):  # released
         pass
+
+
+def test_operator_mail_without_an_address_fails_the_job_in_one_line(store, tmp_path):
+    import dataclasses
+
+    from provisioning.contract import load_contract
+    from provisioning.contract.model import Ossc
+    from provisioning.jobs.reminders import OSSC_DEADLINE
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "contracts"
+    small = load_contract(examples / "9001-small.yaml", load_policy())
+    ended = dataclasses.replace(
+        small, ossc=Ossc(("jdevries",), date(2026, 3, 1), date(2026, 9, 30))
+    )
+    box = Mailbox()
+    ctx = _ctx(store, box, date(2026, 9, 30), tmp_path)
+    ctx.contracts = [ended]
+    (quiet,) = run_due(ctx, [OSSC_DEADLINE])  # not ended yet: nothing to say, no address needed
+    assert quiet.status == "done"
+    ctx.today = date(2026, 10, 1)
+    (report,) = run_due(ctx, [OSSC_DEADLINE])
+    assert report.status == "failed" and box.mails == []
+    assert report.failures == [
+        "ossc-deadline: no operator address: set --operator-email, $TRE_OPERATOR_EMAIL or"
+        " tre_operator_email in the inventory"
+    ]
