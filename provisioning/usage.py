@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,11 +193,3 @@ def over_allowance_steps(used_bytes: int, allowance_bytes: int, policy: Policy) 
     if excess <= 0:
         return 0
     return -(-excess // overrun_step(policy).size_bytes)
-
-
-def by_project(items: Iterable[Usage]) -> dict[str, list[Usage]]:
-    """Items grouped by project number (project folder first, then workspaces)."""
-    grouped: dict[str, list[Usage]] = {}
-    for u in items:
-        grouped.setdefault(u.project, []).append(u)
-    return grouped

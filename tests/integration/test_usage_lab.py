@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from provisioning.errors import RunError
 from provisioning.inventory import load_inventory
 from provisioning.policy import DEFAULT_POLICY
 from provisioning.usage import measure, metrics_text, write_metrics
@@ -246,5 +247,14 @@ def test_inconsistent_accounting_is_unknown_not_a_number(lab_inventory, tmp_path
         used = by_unit(repaired)[("project", None)].used_bytes
         # the project and its nested snapshot share the extents: counted once, in the group
         assert 5 * MB <= used <= 5 * MB + TOLERANCE, used
+
+        btrfs("quota", "disable", str(mnt))  # nothing to read: one line, no number at all
+        with pytest.raises(RunError) as failed:
+            measure(inventory)
+        assert str(failed.value).startswith(
+            f"measuring storage failed: lab-fileserver: cannot read qgroups of {mnt}"
+            " (quota enabled?): "
+        )
+        assert "\n" not in str(failed.value)
     finally:
         _scratch_down()
