@@ -8,7 +8,7 @@ TODAY  ?= 2026-12-01
 export PATH := $(abspath $(BIN)):$(PATH)
 export TRE_STATE ?= sqlite:////var/lib/tre/state.db
 
-.PHONY: install lab demo test lint unit test-lab test-molecule bench clean-lab
+.PHONY: install lab demo test lint unit test-lab test-molecule bench clean-lab wheel
 
 $(BIN)/tre: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,14 @@ $(BIN)/tre: pyproject.toml
 
 install: $(BIN)/tre
 
+# the checkout's lab inventory (tests, Molecule); `tre lab up` also points /etc/tre/tre.toml at it
 lab: install
-	tre lab up
+	tre lab up --inventory inventory/lab
+
+# the wheel: the package with site.yml and the tre.secenv collection (docs/install.md)
+wheel: install
+	pip wheel -q --no-deps -w dist .
+	@ls dist/tre-*.whl
 
 demo: lab
 	tre contract check examples/contracts/
@@ -35,6 +41,8 @@ lint: install
 unit: install
 	pytest -m "not lab and not molecule"
 
+# includes tests/lab/test_installed_wheel.py: the wheel in a fresh venv, `tre plan` from /
+# under env -i PATH=/usr/bin:/bin, after the lab is up (docs/install.md)
 test-lab: install
 	pytest -m lab
 

@@ -12,24 +12,28 @@ import click
 
 from provisioning import __version__
 
+from .cmd_config import config
 from .cmd_contract import contract
 from .cmd_jobs import jobs
 from .cmd_lab import lab
 from .cmd_ossc import ossc
 from .cmd_project import project
 from .cmd_run import apply, desired, plan
-from .errors import TreGroup
+from .config import ConfiguredGroup
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(cls=TreGroup, context_settings=CONTEXT_SETTINGS)
+@click.group(cls=ConfiguredGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="tre")
 def cli() -> None:
     """tre: turn approved research-project contracts into accounts, storage and access.
 
     Validate and quote contracts, bring up a lab, plan and apply them to Active Directory
     and the file server, and inspect what was done.
+
+    Settings: flag > TRE_... environment variable > /etc/tre/tre.toml ($TRE_CONFIG) >
+    built-in default (`tre config show`).
 
     \b
     Example:
@@ -46,6 +50,7 @@ cli.add_command(project)
 cli.add_command(desired)
 cli.add_command(jobs)
 cli.add_command(ossc)
+cli.add_command(config)
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from provisioning.jobs import (
     run_due,
 )
 from provisioning.jobs.mail import LANGUAGES, Mailer
+from provisioning.orchestrate import check_inventory
 from provisioning.policy import load_policy
 from provisioning.records import disk_errors, private_umask
 from provisioning.state import StateStore
@@ -128,6 +129,7 @@ def run(
     paths = _contract_paths(contract_files, contracts)
     private_umask()  # run records and the store name people
     with disk_errors(home), jobs_lock(home):
+        inventory = check_inventory(inventory)  # none configured: one line, exit 1
         policy = load_policy(policy_path)
         store = StateStore(state_url)
         loaded, problems = read_contracts(paths, policy, store.applied_contracts())

@@ -27,8 +27,10 @@ def lab() -> None:
     """A real secure environment on this machine, for trying tre and for tests.
 
     Samba AD DC (127.0.10.1, LDAPS), btrfs with quotas (/srv/tre), an SMTP server
-    (127.0.10.2:25) and the OSSC SFTP gateway (127.0.10.3:2222); the inventory describing
-    it is written to inventory/lab. Needs root.
+    (127.0.10.2:25) and the OSSC SFTP gateway (127.0.10.3:2222). The inventory describing
+    it is written to --inventory (default: where the last `up` wrote it, else
+    <lab dir>/inventory), and /etc/tre/tre.toml ($TRE_CONFIG) points at it, unless an
+    administrator wrote that file. Needs root.
 
     \b
     Example:

@@ -47,10 +47,9 @@ def inventory_option(f: F) -> F:
         "--inventory",
         "-i",
         envvar="TRE_INVENTORY",
-        default="inventory/lab",
-        show_default=True,
         type=click.Path(file_okay=False, path_type=Path),
-        help="Inventory directory: read by plan/apply, written by lab up (env TRE_INVENTORY).",
+        help="Inventory directory: read by plan/apply, written by lab up (env TRE_INVENTORY;"
+        " config `inventory`, which `tre lab up` sets).",
     )(f)
 
 

@@ -3,8 +3,9 @@ Molecule's verify and the benchmarks.
 
 The one verified-LDAPS ``connect`` and the one FILETIME conversion live in the collection's
 ``module_utils`` (``tre_ldap``, ``tre_ad_model``), because the ``tre_ad`` module can import
-only from there. This module is the ONE place that makes the in-tree collection
-(``playbooks/collections`` beside this package) importable and re-exports them::
+only from there. This module is the ONE place that makes the collection (the one
+``provisioning.runner`` runs: in the wheel or the checkout, see ``playbooks_dir``) importable
+and re-exports them::
 
     from provisioning.ldap import connect, inventory_params, read_secret
     conn = connect(inventory_params(group_vars), read_secret(path), schema=True)
@@ -13,10 +14,11 @@ only from there. This module is the ONE place that makes the in-tree collection
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-#: the in-tree collection tre.secenv (the one ``provisioning.runner`` runs by default)
-COLLECTIONS = Path(__file__).resolve().parent.parent / "playbooks" / "collections"
+from .runner import playbooks_dir
+
+#: the collection tre.secenv's root (the one ``provisioning.runner`` runs)
+COLLECTIONS = playbooks_dir() / "collections"
 
 if str(COLLECTIONS) not in sys.path:
     sys.path.append(str(COLLECTIONS))

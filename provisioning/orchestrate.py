@@ -76,10 +76,15 @@ def _sudo_caller(parent: Path) -> str | None:
     return _user_name(int(uids[0]))
 
 
-def check_inventory(inventory: Path) -> Path:
+def check_inventory(inventory: Path | None) -> Path:
     """The inventory must be complete before a run (docs/inventory.md): every group has a host
     and every setting is there. Ansible itself would run an unparsable inventory as an empty
-    one and report "no changes"."""
+    one and report "no changes". There is no default inventory: it is configured."""
+    if inventory is None:
+        raise InventoryError(
+            'no inventory set: pass --inventory DIR, set TRE_INVENTORY, or put inventory = "DIR"'
+            " in /etc/tre/tre.toml ($TRE_CONFIG); `tre lab up` writes one for the lab"
+        )
     if not (inventory / "hosts.yml").is_file():
         raise InventoryError(
             f"no inventory at {inventory} (hosts.yml missing): run 'tre lab up' or pass"
@@ -119,7 +124,7 @@ def prepare(
     return Prepared(contracts, desired, today, forced)
 
 
-def plan(prepared: Prepared, inventory: Path, home: Path) -> RunResult:
+def plan(prepared: Prepared, inventory: Path | None, home: Path) -> RunResult:
     """Check mode: what an apply would change; changes nothing."""
     result = run_site(check_inventory(inventory), prepared.desired, check=True, home=home)
     if not result.ok:
@@ -237,7 +242,7 @@ def confirm_pending(
 
 def apply(
     prepared: Prepared,
-    inventory: Path,
+    inventory: Path | None,
     home: Path,
     store: StateStore,
     force: bool = False,
@@ -248,7 +253,7 @@ def apply(
     When ``planned`` (the check-mode run just shown) has no changes, nothing is run again:
     the revision is recorded against the plan's run.
     """
-    check_inventory(inventory)
+    inventory = check_inventory(inventory)
     who = actor()
     projects = [c.project for c in prepared.contracts]
     if planned is not None and planned.ok and not planned.changes:

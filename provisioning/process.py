@@ -8,6 +8,9 @@ reads it. Two measures close that:
 - ``ansible-playbook`` is started through :func:`guard_main` (``python -m
   provisioning.process``), which asks the kernel to SIGKILL it when tre dies
   (``PR_SET_PDEATHSIG``) and then execs ``ansible-playbook``: no task starts after tre died.
+- ``ansible-playbook`` is the one beside the running interpreter (the venv's ``bin``), so
+  ``/opt/tre/bin/tre apply`` works without the venv on ``PATH`` (systemd, cron); that
+  directory is also put first on the run's ``PATH``. Only if it has none, ``PATH`` decides.
 - Every process of the run carries ``TRE_RUN_ID=<run id>`` in its environment (Ansible's
   workers and the modules they start inherit it). A module already running when tre died
   finishes its batch and its journal; :func:`wait_for_run` lets the next apply wait for it
@@ -46,6 +49,12 @@ def guard_command() -> tuple[str, list[str]]:
     return sys.executable, ["-m", "provisioning.process"]
 
 
+def playbook_binary() -> str:
+    """``ansible-playbook`` beside the running interpreter if there is one, else its name."""
+    beside = Path(sys.executable).parent / PLAYBOOK_BINARY  # not resolved: the venv's bin
+    return str(beside) if os.access(beside, os.X_OK) else PLAYBOOK_BINARY
+
+
 def _set_parent_death_signal(sig: int) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
@@ -64,8 +73,12 @@ def guard_main(argv: list[str]) -> None:
     if expected is not None and str(os.getppid()) != expected:
         sys.stderr.write("tre ended before ansible-playbook started; not starting it\n")
         raise SystemExit(1)
+    binary = playbook_binary()
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", os.defpath).split(os.pathsep)
+    os.environ["PATH"] = os.pathsep.join([bin_dir, *(p for p in path if p != bin_dir)])
     try:
-        os.execvp(PLAYBOOK_BINARY, [PLAYBOOK_BINARY, *argv])
+        os.execvp(binary, [binary, *argv])
     except OSError as e:
         sys.stderr.write(f"ERROR: cannot start {PLAYBOOK_BINARY}: {e.strerror}\n")
         raise SystemExit(127) from None

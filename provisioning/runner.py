@@ -33,12 +33,25 @@ STARTUP_ENV = {"ANSIBLE_INVENTORY_IGNORE_REGEX": "^known_hosts$"}
 
 
 def playbooks_dir() -> Path:
-    """The Ansible project: ``$TRE_PLAYBOOKS`` or ``playbooks/`` beside the package."""
+    """The Ansible project (site.yml and the tre.secenv collection).
+
+    ``$TRE_PLAYBOOKS`` if set; else the copy inside the installed package (the wheel ships
+    ``playbooks/`` as ``provisioning/playbooks``, see pyproject.toml); else ``playbooks/`` of
+    the checkout beside the package (an editable install). Never the current directory.
+    """
     env = os.environ.get("TRE_PLAYBOOKS")
-    path = Path(env) if env else Path(__file__).resolve().parent.parent / "playbooks"
-    if not (path / PLAYBOOK).is_file():
-        raise RunError(f"no {PLAYBOOK} in {path}: set TRE_PLAYBOOKS to the playbooks directory")
-    return path
+    if env:
+        candidates = [Path(env)]
+    else:
+        package = Path(__file__).resolve().parent
+        candidates = [package / "playbooks", package.parent / "playbooks"]
+    for path in candidates:
+        if (path / PLAYBOOK).is_file():
+            return path
+    where = " nor ".join(str(p) for p in candidates)
+    raise RunError(
+        f"no {PLAYBOOK} in {where}: reinstall tre, or set TRE_PLAYBOOKS to the playbooks directory"
+    )
 
 
 def collections_path(playbooks: Path) -> str:

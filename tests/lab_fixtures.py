@@ -2,8 +2,9 @@
 ``tests/conftest.py``:
 
 - ``lab_inventory``: brings the real lab up once per session (``provisioning.lab.up``, the
-  same as ``tre lab up``: a no-op of about a second when it is already up) with the default
-  inventory ``inventory/lab`` under the repo root, and yields ``load_inventory(...)``.
+  same as ``tre lab up``: a no-op of about a second when it is already up) with the inventory
+  ``inventory/lab`` under the repo root (which the config file it writes then names), and
+  yields ``load_inventory(...)``.
 - ``ad_service_connection``: the project's one LDAPS connection (``provisioning.ldap``,
   certificate verified) in the lab's style (``provisioning.lab.ad.connect``), bound as the
   service account (rights on the projects OU only).

@@ -16,12 +16,16 @@ from pathlib import Path
 
 from provisioning.errors import LabError
 
-from . import ad, inventory_writer, packages, sftp, smtp, storage
+from . import ad, inventory_writer, packages, sftp, smtp, storage, tre_config
 from .config import LabConfig
 from .proc import Report
 from .status import Check, checks
 
 __all__ = ["Check", "LabConfig", "Report", "down", "status", "up"]
+
+
+#: root's tools (losetup, samba, sshd, useradd): cron's PATH is only /usr/bin:/bin
+SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 
 
 def _require_root() -> None:
@@ -30,6 +34,8 @@ def _require_root() -> None:
             "the lab must run as root (it runs Samba, mounts a file system and adds a system "
             "user): try `sudo tre lab up`"
         )
+    path = os.environ.get("PATH", os.defpath).split(os.pathsep)
+    os.environ["PATH"] = os.pathsep.join([*path, *(d for d in SBIN if d not in path)])
 
 
 @contextmanager
@@ -79,12 +85,13 @@ def up(
         smtp.ensure(cfg, report)
         sftp.ensure(cfg, report)
         inventory_writer.write(cfg, report)
+        tre_config.write(cfg, report)
     return report
 
 
 def down(cfg: LabConfig | None = None, *, echo: Callable[[str], None] | None = None) -> Report:
     """Stop everything and remove the lab completely (processes, mount, loop device, files,
-    the lab directory, the inventory it wrote, the gateway user)."""
+    the lab directory, the inventory and the config file it wrote, the gateway user)."""
     cfg = cfg or LabConfig.from_env()
     _require_root()
     report = Report(echo=echo)
@@ -103,6 +110,7 @@ def _down(cfg: LabConfig, report: Report) -> None:
     sftp.teardown(cfg, report)
     ad.stop(cfg, report)
     storage.teardown(cfg, report)
+    tre_config.remove(report)
     if _is_lab_inventory(cfg.inventory_dir):
         shutil.rmtree(cfg.inventory_dir)
         report.did(f"removed the inventory {cfg.inventory_dir}")
@@ -111,7 +119,10 @@ def _down(cfg: LabConfig, report: Report) -> None:
         report.did(f"removed {cfg.lab_dir}")
 
 
-LAB_ENTRIES = {"ad", "ca", "secrets", "log", "run", "mail", "sshd", "ossc", "fs.img", "lab.json"}
+LAB_ENTRIES = {
+    *("ad", "ca", "secrets", "log", "run", "mail", "sshd", "ossc", "fs.img", "lab.json"),
+    "inventory",  # the inventory's default place (config.INVENTORY_NAME)
+}
 
 
 def _is_lab_dir(lab_dir: Path) -> bool:
@@ -131,8 +142,8 @@ def status(cfg: LabConfig | None = None) -> list[Check]:
     cfg = cfg or LabConfig.from_env()
     _require_root()  # the checks read root-only secrets
     recorded = LabConfig.load_recorded(cfg.lab_dir)
-    # the default inventory dir is relative to the cwd: if there is none here, trust what
-    # `up` recorded
+    # an inventory named by flag, environment or config that holds none: trust what `up`
+    # recorded
     if (
         recorded is not None
         and recorded.inventory_dir != cfg.inventory_dir

@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 DEFAULT_LAB_DIR = Path("/var/lib/tre-lab")
-DEFAULT_INVENTORY = Path("inventory/lab")
+#: The inventory's place under the lab directory when none is given (never the cwd).
+INVENTORY_NAME = "inventory"
 DEFAULT_MOUNT = Path("/srv/tre")
 DEFAULT_SIZE = "4G"
 
@@ -39,7 +40,7 @@ class LabConfig:
     """Paths of one lab; every file the lab writes is under ``lab_dir`` or ``inventory_dir``."""
 
     lab_dir: Path = DEFAULT_LAB_DIR  # the lab's own directory (AD, CA, secrets, logs, image)
-    inventory_dir: Path = DEFAULT_INVENTORY  # where the Ansible inventory is written
+    inventory_dir: Path = DEFAULT_LAB_DIR / INVENTORY_NAME  # where the inventory is written
     mount: Path = DEFAULT_MOUNT  # where the btrfs image is mounted
     size: str = DEFAULT_SIZE  # size of the btrfs image (truncate syntax: 4G, 512M)
 
@@ -51,11 +52,18 @@ class LabConfig:
         mount: Path | str | None = None,
         size: str | None = None,
     ) -> LabConfig:
-        """Explicit arguments win, then ``TRE_LAB_DIR`` / ``TRE_INVENTORY``, then defaults."""
-        lab = lab_dir or os.environ.get("TRE_LAB_DIR") or DEFAULT_LAB_DIR
-        inv = inventory_dir or os.environ.get("TRE_INVENTORY") or DEFAULT_INVENTORY
+        """Explicit arguments win, then ``TRE_LAB_DIR`` / ``TRE_INVENTORY``, then defaults.
+
+        The inventory's default is where the lab's last `up` wrote it (``lab.json``), else
+        ``<lab dir>/inventory``: nothing depends on the current directory.
+        """
+        lab = Path(lab_dir or os.environ.get("TRE_LAB_DIR") or DEFAULT_LAB_DIR).absolute()
+        inv = inventory_dir or os.environ.get("TRE_INVENTORY")
+        if not inv:
+            recorded = cls.load_recorded(lab)
+            inv = recorded.inventory_dir if recorded else lab / INVENTORY_NAME
         return cls(
-            lab_dir=Path(lab).absolute(),
+            lab_dir=lab,
             inventory_dir=Path(inv).absolute(),
             mount=Path(mount or DEFAULT_MOUNT).absolute(),
             size=size or DEFAULT_SIZE,

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from provisioning.errors import LabError
+
 from .config import (
     AD_ADDRESS,
     BASE_DN,
@@ -96,6 +98,13 @@ def known_hosts_line(cfg: LabConfig) -> str | None:
 
 
 def write(cfg: LabConfig, report: Report) -> None:
+    hosts = cfg.inventory_dir / "hosts.yml"
+    if hosts.exists() and not hosts.read_text(errors="replace").startswith(HEADER):
+        # e.g. `inventory` in /etc/tre/tre.toml names the production inventory
+        raise LabError(
+            f"{cfg.inventory_dir} holds an inventory the lab did not write: not overwriting it;"
+            " pass --inventory DIR for the lab's"
+        )
     cfg.inventory_dir.mkdir(parents=True, exist_ok=True)
     (cfg.inventory_dir / "group_vars").mkdir(exist_ok=True)
     files: dict[Path, str] = {

@@ -43,7 +43,8 @@ def tre(*args: str, env: dict[str, str], check: bool = True) -> subprocess.Compl
         [str(tre_bin), *args],
         capture_output=True,
         text=True,
-        env={**os.environ, **env},
+        # the checkout's lab inventory, whatever /etc/tre/tre.toml says (a test's env wins)
+        env={"TRE_INVENTORY": str(INVENTORY), **os.environ, **env},
         cwd=REPO,
         timeout=900,
     )

@@ -15,6 +15,7 @@ import pytest
 from ldap3 import MODIFY_REPLACE
 
 from tests.integration.helpers import (
+    INVENTORY,
     REPO,
     ad_connection,
     ad_objects,
@@ -66,7 +67,8 @@ def test_kill_after_sending_gives_at_most_one_duplicate(lab_inventory, tmp_path)
     maildir = Maildir(Path(v["tre_lab_mail_dir"]), DOMAIN)
     args = ["jobs", "run", str(path), "--policy", str(policy), "--today", "2026-12-07",
             "--only", "quota-weekly"]  # fmt: skip
-    killed = subprocess.run([sys.executable, "-c", KILLER, *args], env={**os.environ, **env},
+    killer_env = {"TRE_INVENTORY": str(INVENTORY), **os.environ, **env}  # as helpers.tre
+    killed = subprocess.run([sys.executable, "-c", KILLER, *args], env=killer_env,
                             cwd=REPO, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert killed.returncode == -9
     assert [m["to"] for m in maildir.new_mails()] == [f"ann7903@{DOMAIN}"]

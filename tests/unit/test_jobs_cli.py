@@ -71,3 +71,14 @@ def test_confirm_destroyed_refusals(tmp_path):
     assert no_ossc.exit_code == 1 and "has no OSSC use" in no_ossc.output
     bad = _run("ossc", "confirm-destroyed", "07", "--state", state)
     assert bad.exit_code == 2
+
+
+def test_jobs_run_without_an_inventory_is_one_line(tmp_path):
+    (tmp_path / "c").mkdir()
+    (tmp_path / "none.toml").write_text("")  # a config file without an inventory
+    result = _run("jobs", "run", str(tmp_path / "c"), "--state", f"sqlite:///{tmp_path}/s.db",
+                  "--home", str(tmp_path / "home"),
+                  env={"TRE_INVENTORY": "", "TRE_CONFIG": str(tmp_path / "none.toml")})  # fmt: skip
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: no inventory set: pass --inventory DIR")
+    assert len(result.output.strip().splitlines()) == 1

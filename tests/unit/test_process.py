@@ -1,6 +1,7 @@
 """The run's processes: the playbook dies with tre; recovery waits for the marked ones.
 
-Real processes, no lab: a stand-in ``ansible-playbook`` on PATH records its pid and sleeps.
+Real processes, no lab: a stand-in ``ansible-playbook`` beside a stand-in interpreter (where
+the guard looks first) records its pid and sleeps.
 """
 
 from __future__ import annotations
@@ -33,13 +34,26 @@ time.sleep(60)
 """
 
 
-def fake_playbook(tmp_path: Path) -> dict[str, str]:
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write_playbook(bin_dir: Path, pid_file: Path) -> None:
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "ansible-playbook"
+    script.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
+    script.chmod(0o755)
+
+
+def fake_interpreter(tmp_path: Path, playbook: bool = True) -> tuple[str, dict[str, str]]:
+    """A ``bin`` like a venv's: ``python3`` (this interpreter, run by that path, so it is
+    ``sys.executable``) and, if asked, a stand-in ``ansible-playbook`` beside it."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    script = bin_dir / "ansible-playbook"
-    script.write_text(f"#!/bin/sh\necho $$ > {tmp_path}/pid\nexec sleep 60\n")
-    script.chmod(0o755)
-    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    python = bin_dir / "python3"
+    python.symlink_to(sys.executable)
+    if playbook:
+        write_playbook(bin_dir, tmp_path / "pid")
+    return str(python), {**os.environ, "PYTHONPATH": str(REPO)}
 
 
 def alive(pid: int) -> bool:
@@ -60,9 +74,9 @@ def wait_until(condition, seconds: float = 10) -> bool:
 
 
 def test_playbook_is_marked_and_dies_with_tre(tmp_path):
-    env = fake_playbook(tmp_path)
+    python, env = fake_interpreter(tmp_path)
     run_id = f"r-guard-{uuid.uuid4().hex}"  # not one of an earlier test's leftovers
-    tre = subprocess.Popen([sys.executable, "-c", TRE, run_id], env=env)
+    tre = subprocess.Popen([python, "-c", TRE, run_id], env=env)
     try:
         assert wait_until(lambda: (tmp_path / "pid").is_file() and (tmp_path / "pid").read_text())
         playbook = int((tmp_path / "pid").read_text())
@@ -76,10 +90,10 @@ def test_playbook_is_marked_and_dies_with_tre(tmp_path):
 
 
 def test_guard_starts_nothing_when_tre_is_already_gone(tmp_path):
-    env = fake_playbook(tmp_path)
+    python, env = fake_interpreter(tmp_path)
     env["TRE_PARENT_PID"] = "1"  # not our parent: tre died before the guard was armed
     guard = subprocess.run(
-        [sys.executable, "-m", "provisioning.process", "site.yml"],
+        [python, "-m", "provisioning.process", "site.yml"],
         env=env,
         capture_output=True,
         text=True,
@@ -89,10 +103,30 @@ def test_guard_starts_nothing_when_tre_is_already_gone(tmp_path):
     assert len(guard.stderr.splitlines()) == 1
 
 
+def test_guard_runs_the_playbook_beside_the_interpreter_not_the_one_on_path(tmp_path):
+    """`/opt/tre/bin/tre apply` from systemd or cron: the venv's bin is not on PATH, and an
+    ansible-playbook on PATH is not tre's."""
+    python, env = fake_interpreter(tmp_path)
+    write_playbook(tmp_path / "elsewhere", tmp_path / "wrong-pid")
+    env["PATH"] = f"{tmp_path / 'elsewhere'}{os.pathsep}/usr/bin:/bin"
+    guard = subprocess.Popen([python, "-m", "provisioning.process", "site.yml"], env=env)
+    try:
+        assert wait_until(lambda: (tmp_path / "pid").is_file() and (tmp_path / "pid").read_text())
+        assert int((tmp_path / "pid").read_text()) == guard.pid  # exec'd: the same process
+        assert not (tmp_path / "wrong-pid").exists()
+        environ = Path(f"/proc/{guard.pid}/environ").read_bytes().split(b"\0")
+        path = next(v for v in environ if v.startswith(b"PATH=")).decode()
+        assert path.split("=", 1)[1].split(os.pathsep)[0] == str(tmp_path / "bin")
+    finally:
+        guard.kill()
+        guard.wait()
+
+
 def test_guard_without_ansible_playbook_says_so_in_one_line(tmp_path):
-    env = {**os.environ, "PATH": str(tmp_path)}
+    python, env = fake_interpreter(tmp_path, playbook=False)
+    env["PATH"] = str(tmp_path)
     guard = subprocess.run(
-        [sys.executable, "-m", "provisioning.process", "site.yml"],
+        [python, "-m", "provisioning.process", "site.yml"],
         env=env,
         capture_output=True,
         text=True,
