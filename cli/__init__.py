@@ -12,6 +12,7 @@ import click
 
 from provisioning import __version__
 
+from .cmd_bill import bill
 from .cmd_config import config
 from .cmd_contract import contract
 from .cmd_jobs import jobs
@@ -51,6 +52,7 @@ cli.add_command(desired)
 cli.add_command(jobs)
 cli.add_command(ossc)
 cli.add_command(config)
+cli.add_command(bill)
 
 
 def main() -> None:

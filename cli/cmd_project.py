@@ -30,10 +30,26 @@ def project() -> None:
     """
 
 
-def _with_phase(row: dict[str, Any], contract: dict[str, Any] | None, day: date) -> dict[str, Any]:
-    """The row with the status on ``day`` (its dates, the applied contract's suspensions)."""
+def _with_phase(
+    row: dict[str, Any],
+    contract: dict[str, Any] | None,
+    day: date,
+    archive: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The row with the status on ``day`` (its dates, the applied contract's suspensions);
+    ``archived`` from the day its archive was made once its live data is gone."""
     if not row.get("start") or not row.get("end"):
         return row
+    done = archive and archive["status"] == "live-removed" and archive.get("archived_on")
+    if done and date.fromisoformat(archive["archived_on"]) <= day:  # type: ignore[index]
+        return dict(
+            row,
+            status="archived",
+            status_on=day.isoformat(),
+            status_since=archive["archived_on"],  # type: ignore[index]
+            status_until=None,
+            archive=archive,
+        )
     dates = {"start": row["start"], "end": row["end"]}
     phase = Life.of_stored(dict(dates, suspensions=(contract or {}).get("suspensions"))).phase(day)
     return dict(
@@ -68,7 +84,11 @@ def list_projects(state_url: str, today: date, as_json: bool) -> None:
     """
     store = StateStore(state_url)
     applied = store.applied_contracts()
-    rows = [_with_phase(r, applied.get(r["project"]), today) for r in store.projects()]
+    archives = {a["project"]: a for a in store.archives()}
+    rows = [
+        _with_phase(r, applied.get(r["project"]), today, archives.get(r["project"]))
+        for r in store.projects()
+    ]
     partial = store.partial_projects()  # a first apply failed half-way: changes, no revision
     rows += [dict(_partial_summary(r["project"]), **r) for r in partial]
     rows.sort(key=lambda r: int(r["project"]))
@@ -139,6 +159,7 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
         )
     store = StateStore(state_url)
     summary = store.project(number)
+    archive = store.archive(number)
     revisions = store.revisions(number)
     ledger = store.ledger(number)
     if summary is None and not ledger:
@@ -148,11 +169,12 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
     elif summary.get("status_on"):  # the status of the last apply, on its --today
         last = store.last_revision(number)
         day = date.fromisoformat(summary["status_on"])
-        summary = _with_phase(summary, last["contract"] if last else None, day)
+        summary = _with_phase(summary, last["contract"] if last else None, day, archive)
     seats = _seats(store, load_policy(policy_path), number)
     if as_json:
         out = {
             "project": summary,
+            "archive": archive,
             "revisions": revisions,
             "seats": seats,
             "ledger": [dataclasses.asdict(e) for e in ledger],
@@ -168,6 +190,13 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
         click.echo(
             f"  OSSC        until {summary['ossc_end']}, content destroyed by"
             f" {summary['ossc_destruction_deadline']}"
+        )
+    if archive:
+        click.echo(
+            f"  archive     {archive['status']}: {archive['location']}, {archive['files']} files,"
+            f" {archive['bytes']} bytes ({archive['size_gb']} GB prepared zips), made"
+            f" {archive['archived_on']}; verified {archive['verified_at'] or 'never'}"
+            f" ({archive['verify_result'] or '-'})"
         )
     for seat in seats:
         click.echo(f"  seats       {seat['group']}: {seat['held']} held by this project")

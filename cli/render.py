@@ -32,7 +32,35 @@ def _details(change: dict[str, Any]) -> str:
     return ""
 
 
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def archive_line(change: dict[str, Any]) -> str | None:
+    """The archive's own lines: ``> archive P7310 (3 files, 1.2 GB)``, ``> verify ...``,
+    ``- remove subvolume P7310 after verified archive``; None for other changes."""
+    op, kind, name = change.get("op"), change.get("kind"), change.get("name")
+    after = change.get("after") or {}
+    if (op, kind) == ("archive", "archive"):
+        skipped = f", {after['skipped']} skipped" if after.get("skipped") else ""
+        return (
+            f"  > archive {name} ({after.get('files', 0)} files,"
+            f" {_size(after.get('bytes', 0))}{skipped}) to {change.get('path')}"
+        )
+    if (op, kind) == ("verify", "archive"):
+        return f"  > verify {name} archive, read back against its manifest"
+    if op == "remove" and kind in ("subvolume", "workspace"):
+        return f"  - remove {kind} {name} after verified archive"
+    return None
+
+
 def change_line(change: dict[str, Any]) -> str:
+    line = archive_line(change)
+    if line is not None:
+        return line
     op = str(change.get("op", "?"))
     symbol = _SYMBOL.get(op, "~")
     name = change.get("name") or change.get("dn") or change.get("path") or ""

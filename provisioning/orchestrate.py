@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .archiving import archived, mark_copying, record_archives
 from .contract.gate import require_runnable
 from .contract.model import Contract
 from .contract.tokens import token_conflicts
@@ -198,6 +199,7 @@ def close_interrupted(
                 [_entry(run["run_id"], run["actor"], dict(c, recovered=True)) for c in done]
             )
             _issue(store, run["run_id"], done, None, {})
+            record_archives(store, run["run_id"], run["actor"], run.get("today", ""), done)
             pending += [(run, c) for c in unsure]
         store.finish_run(run["run_id"], "interrupted", str(home / "runs" / run["run_id"]))
     return Interrupted([r["run_id"] for r in runs], pending)
@@ -237,6 +239,9 @@ def confirm_pending(
         if change.get("project") in projects and _what(change) not in still_needed
     ]
     store.record(happened)
+    for run, change in interrupted.pending:
+        if change.get("project") in projects and _what(change) not in still_needed:
+            record_archives(store, run["run_id"], run["actor"], run.get("today", ""), [change])
     return len(happened)
 
 
@@ -263,6 +268,7 @@ def apply(
         return planned
     run_id = new_run_id()
     store.start_run(run_id, who, "apply", prepared.today.isoformat(), projects)
+    mark_copying(store, run_id, planned.changes if planned is not None else [])
     result: RunResult | None = None
     try:
         result = run_site(
@@ -273,6 +279,8 @@ def apply(
             store.finish_run(run_id, "error", None)
     try:
         store.record([_entry(run_id, who, c) for c in result.changes])
+        today = prepared.today.isoformat()
+        record_archives(store, run_id, who, today, result.changes, result.archive_verified)
     except StateError as e:
         _mark(store, run_id, "unrecorded", result.artifacts)
         raise StateError(f"{e}; the next apply records run {run_id} from its journal") from None
@@ -347,6 +355,8 @@ def _save_revisions(
             ]
         )
         summary = _summary(c, by_project[c.project], prepared.today)
+        if archived(store, c.project):  # its live data is gone: a state of what was done
+            summary["status"] = "archived"
         store.save_revision(summary, revision_of(c), run_id, c.source, dataclasses.asdict(c))
 
 

@@ -116,6 +116,12 @@ class RunResult:
         return [w for t in self.tasks for w in t.data.get("ad_seat_warnings") or []]
 
     @property
+    def archive_verified(self) -> list[dict[str, Any]]:
+        """Every archive verification of the run (tre_archive): ``{project, result, at, ...}``."""
+        found = [(t.host, v) for t in self.tasks for v in t.data.get("archive_verified") or []]
+        return [dict(v, host=host) for host, v in found]
+
+    @property
     def failures(self) -> list[str]:
         return [f"{t.host}: {t.message}" for t in self.tasks if not t.ok]
 
@@ -137,8 +143,16 @@ def _warnings(res: dict[str, Any]) -> list[str]:
 
 
 #: Module results kept per task (beside changes and warnings): tre_ad's ids and seat warnings,
-#: tre_storage's unsafe projects, tre_quota_report's measurement.
-_DATA_KEYS = ("ids", "ad_seat_warnings", "storage_unsafe", "quota_usage", "consistent")
+#: tre_storage's unsafe projects, tre_quota_report's measurement, tre_archive's verifications.
+_DATA_KEYS = (
+    "ids",
+    "ad_seat_warnings",
+    "storage_unsafe",
+    "quota_usage",
+    "consistent",
+    "archive_verified",
+    "archive_failed",
+)
 
 
 def _task_result(event: dict[str, Any]) -> TaskResult | None:

@@ -19,7 +19,9 @@ from typing import Any
 
 from .errors import StateError
 from .identity import Identity, Issued
+from .state_archives import ARCHIVES_DDL, ArchivesMixin
 from .state_billing import BILLABLE_SCHEMA, BillableUsage
+from .state_invoices import INVOICE_SCHEMA, InvoiceRecords
 from .state_jobs import JOB_RUNS_DDL, JobRuns
 
 DEFAULT_STATE_URL = "sqlite:////var/lib/tre/state.db"
@@ -91,7 +93,7 @@ def sqlite_path(url: str) -> Path:
     raise StateError(f"state store {scheme!r} is not supported yet: use sqlite:///PATH")
 
 
-class StateStore(BillableUsage, JobRuns):
+class StateStore(BillableUsage, ArchivesMixin, InvoiceRecords, JobRuns):
     """One SQLite database; every method is one short transaction."""
 
     def __init__(self, url: str = DEFAULT_STATE_URL) -> None:
@@ -104,7 +106,9 @@ class StateStore(BillableUsage, JobRuns):
                 os.chmod(self.path, 0o600)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA + BILLABLE_SCHEMA + JOB_RUNS_DDL)
+            self._db.executescript(
+                _SCHEMA + BILLABLE_SCHEMA + ARCHIVES_DDL + INVOICE_SCHEMA + JOB_RUNS_DDL
+            )
             self._migrate()
         except (OSError, sqlite3.Error) as e:
             raise StateError(f"cannot open the state store {self.path}: {e}") from None
@@ -173,7 +177,7 @@ class StateStore(BillableUsage, JobRuns):
         half-way, or the store failed before it could mark them) or ``unrecorded`` (the store
         refused their ledger entries: the next apply records them from the run's journal)."""
         rows = self._read(
-            "SELECT run_id, started, actor, projects FROM runs"
+            "SELECT run_id, started, actor, projects, today FROM runs"
             f" WHERE status IN ({', '.join('?' * len(TO_RECOVER))})",
             TO_RECOVER,
         )

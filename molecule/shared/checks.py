@@ -21,7 +21,7 @@ def _prepared_subjects() -> tuple[str, ...]:
 
 
 FILE_SUBJECTS = _prepared_subjects()
-PROJECT_FOLDERS = ("export", "import", "OtherData")
+PROJECT_FOLDERS = ("export", "import", "OtherData", "archive")  # tre_storage_spec.py
 
 
 def _both(entries: list[str]) -> set[str]:

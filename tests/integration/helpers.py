@@ -126,10 +126,13 @@ def remove_project_storage(v: dict[str, Any], project: str) -> None:
 
 
 def clean_project(v: dict[str, Any], project: str) -> None:
-    """Remove a test project from the lab: its AD OU, storage and initial passwords."""
+    """Remove a test project from the lab: its AD OU, storage, initial passwords and archive
+    (a complete bag and a killed run's partial one)."""
     delete_subtree(ad_connection(v), f"OU=P{project},{v['tre_ad_projects_ou']}")
     remove_project_storage(v, project)
     shutil.rmtree(Path(v["tre_initial_password_dir"]) / project, ignore_errors=True)
+    for name in (f"P{project}", f".incoming-P{project}"):
+        shutil.rmtree(Path(v["tre_archive_root"]) / name, ignore_errors=True)
 
 
 def example_contract(name: str, project: str, **changes: Any) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """A project's life against the lab, `--today` stepping through it (issue 11, first half):
-before the start, active, a suspended month, active again, ended. At each step AD is read
-back (userAccountControl, seat membership, the catalogue reader group's nesting), `tre
-project show` gives the status, and a second apply changes nothing."""
+before the start, active, a suspended month, active again, ended (and so archived). At each
+step AD is read back (userAccountControl, seat membership, the catalogue reader group's
+nesting), `tre project show` gives the status, and a second apply changes nothing."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ STEPS = [
     ("2026-03-02", "active", True, True, True),
     ("2026-06-15", "suspended", False, True, True),  # access blocked, the rest intact
     ("2026-07-01", "active", True, True, True),  # enabled again the first day after
-    ("2027-02-01", "ended", False, False, False),  # the day after the end
+    # the day after the end: ended, and archived by the same apply (its live data removed
+    # after the verified archive, tests/integration/test_archive.py)
+    ("2027-02-01", "archived", False, False, False),
 ]
 
 
@@ -82,7 +84,7 @@ def test_life_of_a_project_step_by_step(lab_inventory, tmp_path):
         listed = tre_json("project", "list", "--today", today, env=env)
         assert [r["status"] for r in listed if r["project"] == PROJECT] == [status]
     text = tre("project", "show", PROJECT, env=env).stdout
-    assert "status      ended since 2027-02-01 (on 2027-02-01)" in text
+    assert "status      archived since 2027-02-01 (on 2027-02-01)" in text
     clean_project(v, PROJECT)
 
 

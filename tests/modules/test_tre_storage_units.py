@@ -321,9 +321,9 @@ def test_pending_ids_plan_changes_without_operations() -> None:
     actual = plan_mod.Actual({}, {}, {"SUBA": converged(spec).catalog["SUBB"]}, set())
     plan = plan_mod.plan_projects([spec], LAYOUT, actual, force=False)
     acl_changes = [c for c in plan.changes if c["kind"] == "acl"]
-    assert len(acl_changes) == 5
-    assert all("<p6001-members>" in c["after"] for c in acl_changes[:4])
-    assert "user:<uid of p6001.alice>:rwx" in acl_changes[4]["after"]
+    assert len(acl_changes) == 6  # P6001, export, import, OtherData, archive, the workspace
+    assert all("<p6001-members>" in c["after"] for c in acl_changes[:5])
+    assert "user:<uid of p6001.alice>:rwx" in acl_changes[5]["after"]
     ops = [op for _p, step_ops, _i in plan.steps for op in step_ops]
     assert not [op for op in ops if op[0] == "acl"]
     assert all(isinstance(v, int) for op in ops if op[0] == "chown" for v in op[2:])

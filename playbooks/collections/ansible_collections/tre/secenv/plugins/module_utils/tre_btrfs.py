@@ -340,6 +340,43 @@ class BtrfsQuota:
     def set_limit(self, path: str, limit: int) -> None:
         self._call("qgroup", "limit", str(int(limit)), path)
 
+    def delete_unit(self, path: str) -> list[str]:
+        """Delete a quota unit (a subvolume), the subvolumes nested in it (deepest first)
+        and their qgroups (``0/<id>``, and ``1/<id>`` where one enforces the unit's limit).
+
+        Limits are lifted first (a unit at its limit refuses even a delete), each deletion
+        is committed and waited for, then its qgroup destroyed. Returns the deleted paths.
+        Only for paths ``read_all`` knows as units (the caller checks ``is_unit``).
+        """
+        root = os.path.dirname(path)  # a subvolume is a mount point to os.path.ismount
+        mountpoint = find_mountpoint(root)
+        ids = self.subvolume_ids(root)
+        if path not in ids:
+            raise QuotaError(f"{path} is not a known subvolume; refused")
+        nested = sorted((p for p in ids if p.startswith(path + "/")), key=len, reverse=True)
+        group = f"1/{ids[path]}"
+        known = self.groups(root)
+        if group in known:
+            self._call("qgroup", "limit", "none", group, mountpoint)
+        deleted = []
+        for unit in [*nested, path]:
+            self._call("qgroup", "limit", "none", unit)
+            self._call("subvolume", "delete", "--commit-after", unit)
+            self._call("subvolume", "sync", mountpoint, str(ids[unit]))
+            self._destroy(f"0/{ids[unit]}", mountpoint)
+            deleted.append(unit)
+        if group in known:
+            self._destroy(group, mountpoint)
+        self._cache.pop(mountpoint, None)  # read again on the next read_all
+        return deleted
+
+    def _destroy(self, qgroup: str, mountpoint: str) -> None:
+        try:
+            self._call("qgroup", "destroy", qgroup, mountpoint)
+        except QuotaError as exc:
+            if "No such file" not in str(exc) and "not exist" not in str(exc):
+                raise  # the kernel may have dropped it with the subvolume already
+
 
 def get_backend(name: str, run: Runner) -> BtrfsQuota:
     if name == "btrfs":

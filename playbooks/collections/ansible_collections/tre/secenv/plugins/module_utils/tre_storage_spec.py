@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from ansible_collections.tre.secenv.plugins.module_utils.tre_acl import Acl, read_acls
 from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import SUBJECT_RE, validate
 
-#: Folders created inside every project subvolume (see docs/storage.md).
-PROJECT_FOLDERS = ("export", "import", "OtherData")
+#: Folders created inside every project subvolume (see docs/storage.md); ``archive`` holds
+#: what the researchers prepare to be kept after the end (tre_archive).
+PROJECT_FOLDERS = ("export", "import", "OtherData", "archive")
 
 
 class SpecError(ValueError):
@@ -59,6 +60,8 @@ class ProjectSpec:
     contract_subjects: frozenset[str] = frozenset()
     # the subjects of the last applied revision, None when the state store has none
     recorded_grants: frozenset[str] | None = None
+    # status ended: what is missing is not made (archived, or never made; tre_archive)
+    ended: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ def normalize(desired: dict, ids: dict) -> list[ProjectSpec]:
                 accounts=tuple(accounts),
                 contract_subjects=frozenset(storage.get("contract_subjects") or []),
                 recorded_grants=None if recorded is None else frozenset(recorded),
+                ended=raw.get("status") == "ended",
             )
         )
     return specs

@@ -33,6 +33,9 @@ description:
     C(op=report, kind=nested_subvolume)); its usage counts towards the unit's usage; and the
     unit's limit is enforced over it by a level-1 qgroup C(1/<unit id>) holding the unit and
     every nested subvolume (change C(op=enforce, kind=qgroup); followed by a quota rescan).
+  - A project with C(status=ended) gets nothing new - without its subvolume (archived and
+    removed by C(tre.secenv.tre_archive), or never made) it is left out, and its workspaces
+    that are gone are not made again.
   - A failing step (e.g. one path's ACL write) fails only itself - every other step is still
     applied, returned and journaled; the module then fails with the first failure's line
     (operation, path, cause) and C((and N more failed paths)). An ACL too large for one xattr
@@ -213,6 +216,23 @@ def _without(specs, found_unsafe: list[dict]):
     return [spec for spec in specs if spec.project not in refused]
 
 
+def _live(specs, layout: Layout, actual: Actual):
+    """An ended project's storage is never made again: without its subvolume (archived by
+    tre_archive, or never made) it is left out; workspaces that are gone stay gone."""
+    kept = []
+    for spec in specs:
+        if not spec.ended:
+            kept.append(spec)
+        elif actual.paths.get(child(layout.projects_root, f"P{spec.project}")) is not None:
+            accounts = tuple(
+                a
+                for a in spec.accounts
+                if actual.paths.get(child(layout.workspaces_root, a.sam)) is not None
+            )
+            kept.append(dataclasses.replace(spec, accounts=accounts))
+    return kept
+
+
 def _known_accounts(spec, warnings: list[str]):
     """Outside check mode an account without uid/gid gets no workspace (yet): warn."""
     known = tuple(a for a in spec.accounts if a.uid is not None and a.gid is not None)
@@ -264,7 +284,7 @@ def run_module() -> None:
             specs = [_known_accounts(spec, warnings) for spec in specs]
         backend = get_backend(params["quota_backend"], lambda argv: module.run_command(argv))
         actual = _read_actual(specs, layout, backend, found_unsafe)
-        specs = _without(specs, found_unsafe)
+        specs = _live(_without(specs, found_unsafe), layout, actual)
         readers = reader_groups(params["desired"], params["ids"], params["id_min"])
         plan = plan_projects(specs, layout, actual, params["force"], readers)
         found_unsafe.extend(plan.unsafe)

@@ -1,0 +1,277 @@
+"""What ``tre_archive`` does for one ended project, as executor steps (docs/storage.md).
+
+Per ended project with live data (its subvolume ``P<nr>`` or a workspace of its accounts),
+in this order, each a step of ``tre_executor`` (journaled ``intent``/``done``), each batch run
+with ``STOP`` so nothing after a failed step runs:
+
+1. ``archive`` (only when ``<archive_root>/P<nr>`` is not complete): copy the selection into
+   a new bag and rename it into place (``tre_archive_bag.write_bag``);
+2. ``verify``: read the bag back against its manifests - in every run that removes anything,
+   also when the bag was made by an earlier (killed) run;
+3. ``remove`` the subvolume ``P<nr>`` and then each workspace (the quota backend's
+   ``delete_unit``: nested subvolumes, limits and qgroups too).
+
+The state is read from the disks alone (bag complete? subvolume and workspaces there?), so a
+second run finds nothing to do and a killed run is finished by the next one. The change of a
+later step is built only once the step before it succeeded (the verify change names the
+manifest's SHA-256), so the journal's intent and done of a step are the same entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_bag import (
+    MANIFEST,
+    ArchiveError,
+    final_dir,
+    is_complete,
+    size_gb,
+    verify,
+    write_bag,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_walk import (
+    WalkError,
+    open_project,
+    walk,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import (
+    STOP,
+    OperationError,
+    Step,
+    execute,
+)
+
+#: Test hook (lab tests only): ``flip`` flips one byte of the first archived file between the
+#: copy and the verification; ``pause:<point>:<file>`` writes the module's pid to ``<file>``
+#: at ``<point>`` (copied, archived, verified, subvolume-removed) and waits to be killed.
+TEST_HOOK = "TRE_ARCHIVE_TEST_HOOK"
+
+
+@dataclass
+class Roots:
+    projects: str
+    workspaces: str
+    archive: str
+
+
+@dataclass
+class Report:
+    changes: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)  # {project, reason}
+    verified: list[dict] = field(default_factory=list)  # {project, result, at, ...}
+    operations: int = 0
+
+
+def hook(point: str) -> None:
+    value = os.environ.get(TEST_HOOK, "")
+    if not value.startswith(f"pause:{point}:"):
+        return
+    with open(value.split(":", 2)[2], "w", encoding="utf-8") as handle:
+        handle.write(str(os.getpid()))
+    time.sleep(300)
+
+
+def _flip_first_file(bag: str) -> None:
+    if os.environ.get(TEST_HOOK) != "flip":
+        return
+    for top, _dirs, files in sorted(os.walk(os.path.join(bag, "data"))):
+        for name in sorted(files):
+            path = os.path.join(top, name)
+            if os.path.getsize(path):
+                with open(path, "r+b") as handle:
+                    first = handle.read(1)
+                    handle.seek(0)
+                    handle.write(bytes([first[0] ^ 0xFF]))
+                return
+
+
+def _expected(bag: str) -> dict:
+    """What the verification must find: from the bag's manifest and bag-info."""
+    with open(os.path.join(bag, MANIFEST), "rb") as handle:
+        manifest = handle.read()
+    info = {}
+    with open(os.path.join(bag, "bag-info.txt"), encoding="utf-8") as handle:
+        for line in handle:
+            key, _, value = line.rstrip("\n").partition(": ")
+            info[key] = value
+    total, _, files = info.get("Payload-Oxum", "0.0").partition(".")
+    return {
+        "location": bag,
+        "manifest_sha256": hashlib.sha256(manifest).hexdigest(),
+        "files": int(files or 0),
+        "bytes": int(total or 0),
+        "size_gb": size_gb(int(info.get("Archive-Bytes", "0"))),
+        "archived_on": info.get("Archived-On"),
+    }
+
+
+def _units(project: dict, roots: Roots, backend) -> tuple[str | None, list[tuple[str, str]]]:
+    """The project's live quota units: its subvolume (or None) and (sam, path) workspaces."""
+    quotas = dict(backend.read_all(roots.projects))
+    quotas.update(backend.read_all(roots.workspaces))
+    subvolume = os.path.join(roots.projects, f"P{project['project']}")
+    live = subvolume if subvolume in quotas and backend.is_unit(subvolume) else None
+    spaces = []
+    for account in project.get("accounts") or []:
+        path = os.path.join(roots.workspaces, account["sam"])
+        if path in quotas and not os.path.islink(path) and backend.is_unit(path):
+            spaces.append((account["sam"], path))
+    return live, spaces
+
+
+def _usage(backend, roots: Roots, path: str) -> int:
+    quotas = dict(backend.read_all(roots.projects))
+    quotas.update(backend.read_all(roots.workspaces))
+    return (quotas.get(path) or (0, None))[0]
+
+
+def _nested(backend, path: str) -> list[str]:
+    """Subvolumes inside ``path`` (deleted with it; named in the ledger)."""
+    ids = backend.subvolume_ids(os.path.dirname(path))
+    return sorted(p for p in ids if p.startswith(path + "/"))
+
+
+def _op(action, *args):
+    def run() -> None:
+        try:
+            action(*args)
+        except (ArchiveError, OSError, RuntimeError) as exc:
+            raise OperationError(str(exc)) from None
+
+    return run
+
+
+def archive_project(
+    project: dict, today: str, roots: Roots, backend, journal, check: bool, rep: Report
+) -> None:
+    """Plan (check mode) or do the archive, verification and removal of one ended project."""
+    nr = str(project["project"])
+    label = f"P{nr}"
+    try:
+        live, spaces = _units(project, roots, backend)
+        complete = is_complete(roots.archive, nr)
+        fd = open_project(roots.projects, nr) if live else None
+    except (WalkError, ArchiveError, OSError, RuntimeError) as exc:
+        rep.failed.append({"project": nr, "reason": str(exc).splitlines()[0]})
+        return
+    if not live and not spaces:
+        return  # archived already (or never had storage): nothing live to remove
+    if not complete and not live:
+        rep.warnings.append(
+            f"project {nr}: workspaces are left but no project folder and no archive;"
+            " nothing removed"
+        )
+        return
+    bag = final_dir(roots.archive, nr)
+    try:
+        if not complete:
+            try:
+                walked = walk(fd)
+            except OSError as exc:
+                rep.failed.append({"project": nr, "reason": f"reading {label}: {exc.strerror}"})
+                return
+            change = {
+                "project": nr,
+                "op": "archive",
+                "kind": "archive",
+                "name": label,
+                "path": bag,
+                "before": None,
+                "after": {
+                    "files": len(walked.files),
+                    "bytes": walked.bytes,
+                    "size_gb": size_gb(walked.bytes_under("archive")),
+                    "skipped": len(walked.skipped),
+                },
+            }
+            info = {
+                "Project": nr,
+                "Project-Start": project.get("start") or "",
+                "Project-End": project.get("end") or "",
+                "Archived-On": today,
+            }
+            copy = _op(write_bag, fd, roots.archive, nr, info, lambda: hook("copied"))
+            if not _run([Step([change], [copy], bag)], journal, check, rep, nr):
+                return
+            if not check:
+                hook("archived")
+                _flip_first_file(bag)
+    finally:
+        if fd is not None:
+            os.close(fd)
+    try:
+        expected = _expected(bag) if complete or not check else {"location": bag}
+    except (OSError, ValueError) as exc:
+        rep.failed.append({"project": nr, "reason": f"archive {bag} unreadable: {exc}"})
+        return
+    expected.setdefault("manifest_sha256", None)
+    check_step = Step(
+        [
+            {
+                "project": nr,
+                "op": "verify",
+                "kind": "archive",
+                "name": label,
+                "path": bag,
+                "before": None,
+                "after": dict(expected, result="ok"),
+            }
+        ],
+        [_op(_verified, roots.archive, nr, expected, rep)],
+        bag,
+    )
+    if not _run([check_step], journal, check, rep, nr):
+        return
+    if not check:
+        hook("verified")
+    for kind, name, path in [("subvolume", label, live)] + [("workspace", s, p) for s, p in spaces]:
+        if path is None:
+            continue
+        change = {
+            "project": nr,
+            "op": "remove",
+            "kind": kind,
+            "name": name,
+            "path": path,
+            "before": {"usage_bytes": _usage(backend, roots, path)},
+            "after": None,
+            "archive": bag,
+            "manifest_sha256": expected["manifest_sha256"],
+            "nested_subvolumes": _nested(backend, path),
+        }
+        removal = Step([change], [_op(backend.delete_unit, path)], path)
+        if not _run([removal], journal, check, rep, nr):
+            return  # the workspaces stay until the subvolume is gone
+        if kind == "subvolume" and not check:
+            hook("subvolume-removed")
+
+
+def _verified(archive_root: str, nr: str, expected: dict, rep: Report) -> None:
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        bag = verify(archive_root, nr)
+    except ArchiveError as exc:
+        rep.verified.append({"project": nr, "result": f"failed: {exc}", "at": at})
+        raise
+    found = bag.summary()
+    differs = [k for k in ("manifest_sha256", "files", "bytes") if found[k] != expected[k]]
+    if differs:
+        line = f"archive of P{nr}: {', '.join(differs)} differ from the bag-info and manifest"
+        rep.verified.append({"project": nr, "result": f"failed: {line}", "at": at})
+        raise ArchiveError(line)
+    rep.verified.append(dict(found, project=nr, result="ok", at=at))
+
+
+def _run(steps: list[Step], journal, check: bool, rep: Report, nr: str) -> bool:
+    outcome = execute(steps, journal, check, on_failure=STOP)
+    rep.changes.extend(outcome.applied)
+    rep.operations += outcome.operations
+    if not outcome.ok:
+        rep.failed.append({"project": nr, "reason": outcome.message()})
+    return outcome.ok
