@@ -11,7 +11,7 @@ import click
 
 from provisioning.ids import PROJECT_RE
 from provisioning.lifecycle import Life
-from provisioning.naming import seat_group
+from provisioning.naming import HEAVY_DESKTOP_GROUP, seat_group
 from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
 from provisioning.state import StateStore
@@ -122,8 +122,10 @@ def _partial_summary(number: str) -> dict[str, Any]:
 
 
 def _seats(store: StateStore, policy: Policy, number: str) -> list[dict[str, Any]]:
-    """The seat pools this project holds seats of, as the ledger has them, with capacity."""
+    """The seat pools (and heavy desktop places) this project holds, as the ledger has them,
+    with capacity."""
     groups = {seat_group(p.name): p.seats for p in policy.software}
+    groups[HEAVY_DESKTOP_GROUP] = policy.heavy_desktop_capacity  # places, like seats
     out = []
     for group, by_project in store.seat_holders(sorted(groups)).items():
         if number in by_project:

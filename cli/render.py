@@ -10,7 +10,7 @@ import click
 #: Longest detail shown per change line in text mode; ``--json`` has everything.
 DETAIL_MAX = 160
 
-_SYMBOL = {"create": "+", "remove_members": "~", "handoff": ">"}
+_SYMBOL = {"create": "+", "remove_members": "~", "handoff": ">", "delete": "-"}
 
 
 def _value(v: Any) -> str:
@@ -27,6 +27,8 @@ def _details(change: dict[str, Any]) -> str:
         return ", ".join(f"{k}: {_value(before.get(k))} → {_value(after.get(k))}" for k in keys)
     if isinstance(after, dict):
         return ", ".join(f"{k}={_value(v)}" for k, v in after.items())
+    if isinstance(before, dict) and after is None:  # deleted: what it held
+        return ", ".join(f"{k}={_value(v)}" for k, v in before.items())
     if after is not None or before is not None:
         return f"{_value(before)} → {_value(after)}" if before is not None else _value(after)
     return ""
@@ -76,6 +78,8 @@ def _unchanged(project: dict[str, Any], changes: list[dict[str, Any]]) -> str:
     touched = {(c.get("kind"), c.get("name")) for c in changes}
     accounts = [a for a in project["accounts"] if ("account", a["sam"]) not in touched]
     groups = [g["name"] for g in project["groups"].values() if ("group", g["name"]) not in touched]
+    if "groups" in (project.get("absent") or ()):
+        groups = []  # deleted (docs/lifecycle.md): nothing of them stays
     subjects = project["storage"]["file_subjects"]
     return (
         f"  = unchanged     {len(accounts)} account(s), {len(groups)} group(s);"

@@ -15,8 +15,9 @@ from typing import Any
 from .contract.gate import require_runnable
 from .contract.model import Contract, Person
 from .identity import Issued
-from .lifecycle import status_on
+from .lifecycle import accounts_deleted_on, status_on
 from .naming import (
+    HEAVY_DESKTOP_GROUP,
     account_names,
     project_group,
     project_ou,
@@ -33,6 +34,8 @@ def revision_of(contract: Contract) -> str:
     data.pop("source", None)
     if not data.get("suspensions"):
         data.pop("suspensions", None)  # contracts without suspensions keep their old hash
+    if not data.get("heavy_desktop"):
+        data.pop("heavy_desktop", None)  # so do contracts without heavy desktop
     for person in data["researchers"] + data["observers"]:
         if person.get("language") == "nl":
             del person["language"]  # the default: the hash of an older contract stays
@@ -132,7 +135,8 @@ def project_desired(
     show granted unless this tells it the grant was never tre's (docs/desired-state.md).
     """
     names = _names(contract, issued or Issued())
-    return {
+    closed = accounts_deleted_on(contract, today, policy.closed_account_days)
+    entry = {
         "project": contract.project,
         "ou": project_ou(contract.project),
         "title": contract.title,
@@ -144,9 +148,9 @@ def project_desired(
             "members": {"name": project_group(contract.project, "members")},
             "observers": {"name": project_group(contract.project, "observers")},
         },
-        "accounts": [
-            _account(contract, p, names[p.id], today) for p in contract.people if p.has_account
-        ],
+        "accounts": []
+        if closed  # closed_account_days after the end: deleted (docs/lifecycle.md)
+        else [_account(contract, p, names[p.id], today) for p in contract.people if p.has_account],
         "storage": {
             "quota_bytes": quota_bytes(contract, policy, today),
             "workspace_quota_bytes": policy.workspace_quota_bytes,
@@ -156,6 +160,9 @@ def project_desired(
         },
         "ossc": _ossc(contract, policy),
     }
+    if closed:
+        entry["absent"] = ["accounts", "groups"]  # purged (issue 14) adds "ou"
+    return entry
 
 
 def build_desired_state(
@@ -186,15 +193,43 @@ def build_desired_state(
             "members": sorted(members),
         }
     subjects = catalogue_readers(ordered, policy, today)
+    heavy = heavy_desktop_pool(ordered, policy, issued, today)
     return {
         "today": today.isoformat(),
         "projects": projects,
         "software": software,
         "subjects": subjects,
+        "heavy_desktop": heavy,
         "identities": issued.for_run(
             [c.project for c in ordered],
-            [sw["group"] for sw in software.values()] + [s["group"] for s in subjects.values()],
+            [sw["group"] for sw in software.values()]
+            + [s["group"] for s in subjects.values()]
+            + [heavy["group"]],
         ),
+    }
+
+
+def heavy_desktop_holders(contract: Contract, names: dict[str, str], today: date) -> list[str]:
+    """Accounts on the heavy desktop on ``today``: researchers whose reservation covers it,
+    while the project is active (a suspended or ended project holds no place)."""
+    if status_on(contract, today) != "active":
+        return []
+    ids = {r.researcher for r in contract.heavy_desktop if r.start <= today <= r.end}
+    return sorted(names[p.id] for p in contract.researchers if p.id in ids)
+
+
+def heavy_desktop_pool(
+    contracts: list[Contract], policy: Policy, issued: Issued, today: date
+) -> dict[str, Any]:
+    """``heavy_desktop``: the group, the policy's capacity and the run's holders on ``today``
+    (shaped like a seat pool of ``software``; docs/desired-state.md)."""
+    members: list[str] = []
+    for c in contracts:
+        members.extend(heavy_desktop_holders(c, _names(c, issued), today))
+    return {
+        "group": HEAVY_DESKTOP_GROUP,
+        "seats": policy.heavy_desktop_capacity,
+        "members": sorted(members),
     }
 
 

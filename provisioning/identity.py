@@ -51,7 +51,9 @@ class Issued:
             for r in self.records
             if r.kind == "group" and (r.project in wanted or r.name in extra)
         }
-        return {"accounts": accounts, "groups": group_ids}
+        # the allocator never hands out a number at or below it, even one of a deleted object
+        highest = max((r.number for r in self.records), default=0)
+        return {"accounts": accounts, "groups": group_ids, "highest": highest}
 
 
 def issued_by_run(

@@ -102,3 +102,14 @@ def working_days_before(day: date, n: int) -> date:
         if cur.weekday() < 5:
             n -= 1
     return cur
+
+
+def accounts_deleted_from(contract: Contract, closed_account_days: int) -> date:
+    """The first day an ended project's accounts and project groups must be gone: the end
+    plus the policy's ``closed_account_days`` (end 2027-01-31, 90 days → 2027-05-01)."""
+    return contract.end + timedelta(days=closed_account_days)
+
+
+def accounts_deleted_on(contract: Contract, today: date, closed_account_days: int) -> bool:
+    """Whether on ``today`` the project's accounts and groups are to be deleted."""
+    return today >= accounts_deleted_from(contract, closed_account_days)

@@ -35,6 +35,10 @@ def project_group(project: str, kind: str) -> str:
     return f"p{project}-{kind}"
 
 
+#: The heavy desktop's group (*Gebruik zware desktop*), beside the seat groups.
+HEAVY_DESKTOP_GROUP = "HEAVY-DESKTOP"
+
+
 def seat_group(package: str) -> str:
     """Seat group of a licensed software package, e.g. ``SW-SAS``."""
     return f"SW-{package}"

@@ -45,6 +45,8 @@ _INTS: dict[str, tuple[int, int]] = {
     "heavy_desktop_days": (0, 365),
     "heavy_desktop_extensions": (0, 100),
     "heavy_desktop_max_researchers": (0, 1000),
+    "heavy_desktop_capacity": (0, 100000),
+    "closed_account_days": (1, 36500),
     "output_light_max_files": (0, 10**6),
     "output_light_max_cells": (0, 10**9),
     "run_records_days": (1, 36500),

@@ -109,6 +109,10 @@ class Policy:
     heavy_desktop_days: int
     heavy_desktop_extensions: int
     heavy_desktop_max_researchers: int
+    #: Concurrent heavy desktop places the operator keeps (group HEAVY-DESKTOP), like seats.
+    heavy_desktop_capacity: int
+    #: Accounts and groups of an ended project are deleted this many days after its end.
+    closed_account_days: int
     #: "Output light": at most this many csv files and cells in total.
     output_light_max_files: int
     output_light_max_cells: int

@@ -12,7 +12,7 @@ from provisioning.validation.fields import FILE_PATH, Checker, Problem
 from provisioning.validation.files import read_bytes
 from provisioning.validation.yamlsafe import load_bytes
 
-from . import adlimits, parse, rules
+from . import adlimits, heavy_desktop, parse, rules
 from .model import Contract
 from .tokens import token_conflicts
 
@@ -31,6 +31,7 @@ def check_document(doc: Any, policy: Policy, c: Checker) -> parse.Draft:
     """Structure and every rule; the problems land in ``c``."""
     draft = parse.parse(doc, policy, c)
     rules.check(draft, policy, c)
+    heavy_desktop.check(draft, policy, c)
     adlimits.check(draft, c)
     return draft
 
@@ -73,6 +74,7 @@ def _build(d: parse.Draft, source: str) -> Contract:
         extra_storage=tuple(e for e in d.extra_storage if e),
         ossc=Ossc(ossc.researchers, ossc.start, ossc.end) if ossc else None,
         suspensions=tuple(sorted((s for s in d.suspensions if s), key=lambda s: s.start)),
+        heavy_desktop=tuple(h for h in d.heavy_desktop if h),
         source=source,
     )
 

@@ -87,6 +87,15 @@ class Suspension:
 
 
 @dataclass(frozen=True)
+class HeavyDesktop:
+    """A heavy desktop reservation (gebruik zware desktop) of one researcher, inclusive."""
+
+    researcher: str
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
 class Contract:
     project: str
     title: str
@@ -103,6 +112,7 @@ class Contract:
     extra_storage: tuple[ExtraStorage, ...] = ()
     ossc: Ossc | None = None
     suspensions: tuple[Suspension, ...] = ()
+    heavy_desktop: tuple[HeavyDesktop, ...] = ()
     #: Where it was read from (a path), for messages only.
     source: str = field(default="", compare=False)
 

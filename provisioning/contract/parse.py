@@ -26,6 +26,7 @@ from provisioning.validation.fields import FILE_PATH, Checker, join
 from .model import (
     ExtraStorage,
     FileSubjectGrant,
+    HeavyDesktop,
     Institution,
     Ossc,
     Person,
@@ -44,7 +45,15 @@ TOP_REQUIRED = (
     "lead",
     "researchers",
 )
-TOP_OPTIONAL = ("observers", "file_subjects", "software", "storage", "ossc", "suspensions")
+TOP_OPTIONAL = (
+    "observers",
+    "file_subjects",
+    "software",
+    "storage",
+    "ossc",
+    "suspensions",
+    "heavy_desktop",
+)
 PERSON_REQUIRED = ("id", "name", "email", "employer")
 PERSON_OPTIONAL = (
     "nda_signed",
@@ -80,6 +89,7 @@ class Draft:
     extra_storage: list[ExtraStorage | None] = field(default_factory=list)
     ossc: Ossc | None = None
     suspensions: list[Suspension | None] = field(default_factory=list)
+    heavy_desktop: list[HeavyDesktop | None] = field(default_factory=list)
     #: Which optional keys were given explicitly (``from``/``until`` defaults are filled in).
     given: set[str] = field(default_factory=set)
 
@@ -130,6 +140,8 @@ def parse(doc: Any, policy: Policy, c: Checker) -> Draft:
         d.given.add("ossc")
     if top.get("suspensions") is not None:
         d.suspensions = _suspensions(top["suspensions"], d, c)
+    if top.get("heavy_desktop") is not None:
+        d.heavy_desktop = _heavy_desktop(top["heavy_desktop"], d, c)
     return d
 
 
@@ -378,4 +390,18 @@ def _suspensions(value: Any, d: Draft, c: Checker) -> list[Suspension | None]:
             continue
         start, end = _period(m, p, None, None, d, c)
         out.append(Suspension(start, end) if start and end else None)
+    return out
+
+
+def _heavy_desktop(value: Any, d: Draft, c: Checker) -> list[HeavyDesktop | None]:
+    out: list[HeavyDesktop | None] = []
+    for i, item in enumerate(_items(value, "heavy_desktop", c)):
+        p = join("heavy_desktop", i)
+        m = c.mapping(item, p, ("researcher", "from", "until"))
+        if m is None or any(k not in m for k in ("researcher", "from", "until")):
+            out.append(None)
+            continue
+        pid = c.pattern(m["researcher"], join(p, "researcher"), PERSON_ID_RE, "person-id", _ID_WHAT)
+        start, end = _period(m, p, None, None, d, c)
+        out.append(HeavyDesktop(pid, start, end) if pid and start and end else None)
     return out

@@ -90,4 +90,13 @@ RULES: dict[str, str] = {
     "suspension-whole-months": "a suspension is whole months: from a 1st to a month's last day",
     "suspension-min-months": "a suspension lasts at least suspension_min_months (1) months",
     "suspension-overlap": "suspensions of one project do not overlap",
+    # Heavy desktop (gebruik zware desktop)
+    "heavy-desktop-days": "a reservation lasts at most heavy_desktop_days (10) days",
+    "heavy-desktop-extensions": "at most heavy_desktop_extensions (2) extensions in a row "
+    "(an extension: a reservation starting the day after the researcher's previous one)",
+    "heavy-desktop-researchers": "at most heavy_desktop_max_researchers (2) researchers of a "
+    "project on the heavy desktop on any day",
+    "heavy-desktop-researcher": "the reservation names one of the project's researchers",
+    "heavy-desktop-period": "the reservation lies inside the researcher's period on the project",
+    "heavy-desktop-overlap": "one researcher's reservations do not overlap",
 }

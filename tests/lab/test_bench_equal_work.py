@@ -58,6 +58,7 @@ def test_raw_same_work_creates_what_tre_creates(lab_inventory, tmp_path: Path):
         [synthetic_contract(PROJECT, 4)], load_policy(), date(2026, 12, 1)
     )
     desired["software"] = {}  # seat groups are shared: neither side touches them
+    desired.pop("heavy_desktop")  # nor the heavy desktop's group
     ou = f"OU=P{PROJECT},{v['tre_ad_projects_ou']}"
     conn = bench_ad.connect(v)
     try:

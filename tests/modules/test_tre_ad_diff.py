@@ -88,6 +88,14 @@ class FakeAD:
                 assert norm_dn(w.dn) not in self.objects
                 self.add(w.dn, w.classes, w.attrs)
                 continue
+            if w.op == "delete":  # AD also drops the object from every member list
+                del self.objects[norm_dn(w.dn)]
+                for _, values in self.objects.values():
+                    if "member" in values:
+                        values["member"] = [
+                            m for m in values["member"] if norm_dn(m) != norm_dn(w.dn)
+                        ]
+                continue
             _, values = self.objects[norm_dn(w.dn)]
             for attr, mods in w.attrs.items():
                 for op, vals in mods:

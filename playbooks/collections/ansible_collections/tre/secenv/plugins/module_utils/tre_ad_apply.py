@@ -200,6 +200,8 @@ def _write(
                     attrs["unicodePwd"] = f'"{password}"'.encode("utf-16-le")
                     del password
                 conn.add(w.dn, w.classes, attrs)
+            elif w.op == "delete":
+                _delete(conn, w.dn)
             else:
                 changes = {
                     attr: [(getattr(ldap3, op), values) for op, values in mods]
@@ -214,10 +216,16 @@ def _write(
         except Exception as e:  # ldap3 errors: one line, never the attributes sent
             if password_file and os.path.exists(password_file):
                 os.unlink(password_file)
-            verb = "create" if w.op == "add" else "modify"
+            verb = {"add": "create", "delete": "delete"}.get(w.op, "modify")
             raise OperationError(operation_message(e, verb, w.dn, bind_user)) from None
 
     return run
+
+
+def _delete(conn, dn: str) -> None:
+    """Delete one object; one already gone (a run killed after its delete) is done."""
+    with contextlib.suppress(lx.LDAPNoSuchObjectResult):
+        conn.delete(dn)
 
 
 def _disable_orphans(

@@ -11,6 +11,7 @@ write fails. Passwords never pass through this module.
 
 from __future__ import annotations
 
+from ansible_collections.tre.secenv.plugins.module_utils import tre_ad_closed as closed
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_identity import (
     recorded_gid,
     recorded_uid,
@@ -42,6 +43,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_subjects import 
     subjects_ou,
     wanted_readers,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_wanted import seat_pools
 
 ROLES = (("members", "researchers"), ("observers", "observers (read-only)"))
 
@@ -85,6 +87,9 @@ class Planner:
                 self.warnings.append(f"software OU {self.s.software_ou} not found")
         for p in self.desired.get("projects", []):
             ous.extend(self._ou(p))
+            if "groups" in closed.absent(p):  # deleted last, after every membership change
+                self.gids.update(closed.group_gids(p, self.index, self.records))
+                continue
             for role, text in ROLES:
                 name = p["groups"][role]["name"]
                 wanted = [
@@ -103,8 +108,8 @@ class Planner:
                 )
                 groups.extend(g)
                 members.extend(m)
-        for pkg in sorted(self.desired.get("software") or {}):
-            g, m = self._seats(self.desired["software"][pkg])
+        for pool, description in seat_pools(self.desired):
+            g, m = self._seats(pool, description)
             groups.extend(g)
             members.extend(m)
         ous.extend(self._subjects_ou())
@@ -120,11 +125,14 @@ class Planner:
             )
             groups.extend(g)
             members.extend(m)
+        deleted = []
         for p in self.desired.get("projects", []):
             accounts.extend(self._accounts(p))
+            deleted.extend(closed.deletions(p, self.index))
         ids = {"accounts": self.uids, "groups": self.gids}
-        # accounts before groups: new groups are added with their members in the same add
-        return ous + accounts + groups + members, self.warnings, ids
+        # accounts before groups: new groups are added with their members in the same add;
+        # deletions last: memberships in reader, seat and heavy desktop groups go first
+        return ous + accounts + groups + members + deleted, self.warnings, ids
 
     def _add(self, project, kind, dn, classes, after, new_account=None) -> Write:
         attrs = {k: v for k, v in after.items() if v is not None}
@@ -224,7 +232,7 @@ class Planner:
             return []
         return [self._add(None, "ou", dn, OU_CLASSES, {"description": "Catalogue readers"})]
 
-    def _seats(self, sw: dict) -> tuple[list, list]:
+    def _seats(self, sw: dict, description: str) -> tuple[list, list]:
         name = sw["group"]
         wanted = []
         for sam in dict.fromkeys(sw.get("members", [])):
@@ -233,7 +241,7 @@ class Planner:
             else:
                 self.warnings.append(f"{name}: seat holder {sam} is not an account of this run")
         dn = group_dn(self.s, None, name)
-        writes, members = self._group(None, name, dn, f"Software seats {name}", wanted, None)
+        writes, members = self._group(None, name, dn, description, wanted, None)
         entry = self.index.get(dn)
         kept = [m for m in (entry.members() if entry else []) if not self._managed(m, None)]
         total = len(kept) + len(wanted)
@@ -246,7 +254,7 @@ class Planner:
 
     def _accounts(self, p: dict) -> list[Write]:
         writes = []
-        wanted = set()
+        wanted = {norm_dn(e.dn) for e in closed.accounts_to_delete(p, self.index)}  # deleted
         for a in p.get("accounts", []):
             dn = account_dn(self.s, p["ou"], a["sam"])
             wanted.add(norm_dn(dn))

@@ -102,7 +102,7 @@ def number_problems(desired: dict, index: Index, id_min: int) -> list[str]:
             uid = recorded_uid(recs, a["sam"])
             if uid is not None and index.get(dn) is None:
                 holders.setdefault(("uidNumber", uid), []).append(dn)
-        for role in ("members", "observers"):
+        for role in ("members", "observers") if "groups" not in (p.get("absent") or ()) else ():
             name = p["groups"][role]["name"]
             dn = group_dn(index.settings, p["ou"], name)
             gid = recorded_gid(recs, name)

@@ -165,7 +165,7 @@ class Index:
 class Write:
     """One LDAP operation and the ``changes`` entries it realises when it succeeds."""
 
-    op: str  # add | modify
+    op: str  # add | modify | delete
     dn: str
     #: add: {attr: value or list}; modify: {attr: [(MODIFY_ADD|MODIFY_DELETE|MODIFY_REPLACE, [v])]}
     attrs: dict = field(default_factory=dict)

@@ -27,18 +27,30 @@ def desired_objects(desired: dict, index: Index) -> list[tuple[str, str, str, st
     s = index.settings
     groups, accounts = [], []
     for p in desired.get("projects", []):
-        for role in ROLES:
+        for role in ROLES if "groups" not in (p.get("absent") or ()) else ():
             name = p["groups"][role]["name"]
             groups.append(("group", name, group_dn(s, p["ou"], name), p["project"]))
         for a in p.get("accounts", []):
             accounts.append(("account", a["sam"], account_dn(s, p["ou"], a["sam"]), p["project"]))
-    for pkg in sorted(desired.get("software") or {}):
-        name = desired["software"][pkg]["group"]
-        groups.append(("group", name, group_dn(s, None, name), None))
+    for pool, _ in seat_pools(desired):
+        groups.append(("group", pool["group"], group_dn(s, None, pool["group"]), None))
     for subject in sorted(desired.get("subjects") or {}):
         name = desired["subjects"][subject]["group"]
         groups.append(("group", name, reader_dn(index, name), None))
     return groups + accounts
+
+
+def seat_pools(desired: dict) -> list[tuple[dict, str]]:
+    """(pool, group description) of every seat pool: the software packages' seat groups, then
+    the heavy desktop's group (the same shape: ``group``, ``seats``, ``members``)."""
+    software = desired.get("software") or {}
+    pools = [
+        (software[pkg], f"Software seats {software[pkg]['group']}") for pkg in sorted(software)
+    ]
+    heavy = desired.get("heavy_desktop")
+    if heavy:
+        pools.append((heavy, f"Heavy desktop places {heavy['group']}"))
+    return pools
 
 
 def new_names(desired: dict, index: Index) -> dict[str, str]:

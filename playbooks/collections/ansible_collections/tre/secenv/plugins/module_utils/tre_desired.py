@@ -15,7 +15,8 @@ pre-Windows 2000 logon name limit of AD):
   hash): lower-case letters, digits, ``.`` and ``-``, never starting with ``.`` or ``-``
   (``ACCOUNT_RE``);
 - groups: the project groups ``p<project>-members``/``-observers`` (lower case), the seat
-  groups ``SW-<PACKAGE>`` and the reader groups ``DS-<SUBJECT>`` (upper case; a cut reader
+  groups ``SW-<PACKAGE>``, the heavy desktop's ``HEAVY-DESKTOP`` (``heavy_desktop``, shaped
+  like a seat pool) and the reader groups ``DS-<SUBJECT>`` (upper case; a cut reader
   group ends in ``-`` and three lower-case hash characters): letters, digits and ``-``, no
   ``.`` and no ``_`` (``GROUP_RE``).
 
@@ -44,6 +45,9 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
 EMAIL_RE = re.compile(rf"^[^@\s\x00-\x1f\x7f-\x9f\"<>,;:()\[\]\\]+@{_LABEL}(?:\.{_LABEL})+\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ROLES = ("members", "observers")
+#: Parts of a project that ``absent`` may name (docs/desired-state.md); groups only with
+#: accounts (an account's primary group is a project group). Issue 14 (purge) adds "ou".
+ABSENT_PARTS = ("accounts", "groups")
 
 
 def matches(pattern: re.Pattern, value: object) -> bool:
@@ -102,6 +106,8 @@ def validate(desired: object, required: tuple[str, ...] = ()) -> list[str]:
                 errors.append(f"project {project}: {part} missing")
         errors.extend(_project_problems(p, project, seen_sams))
     errors.extend(_software_problems(desired.get("software")))
+    if desired.get("heavy_desktop") is not None:
+        errors.extend(_software_problems({"heavy_desktop": desired["heavy_desktop"]}))
     errors.extend(_subject_problems(desired.get("subjects")))
     errors.extend(_identity_problems(desired.get("identities")))
     return errors
@@ -129,11 +135,24 @@ def _project_problems(p: dict, project: str, seen_sams: set[str]) -> list[str]:
             errors.append(f"{sam}: expires {a.get('expires')!r} is not an ISO date")
         if "enabled" in a and not isinstance(a["enabled"], bool):
             errors.append(f"{sam}: enabled must be true or false")
+    if p.get("absent") is not None:
+        errors.extend(_absent_problems(p, project))
     if p.get("storage") is not None:
         errors.extend(_storage_problems(p["storage"], project))
     if p.get("ossc"):
         errors.extend(ossc_problems(p["ossc"], project))
     return errors
+
+
+def _absent_problems(p: dict, project: str) -> list[str]:
+    absent = p["absent"]
+    if not isinstance(absent, list) or not all(part in ABSENT_PARTS for part in absent):
+        return [f"project {project}: absent must be a list of {', '.join(ABSENT_PARTS)}"]
+    if "groups" in absent and "accounts" not in absent:
+        return [f"project {project}: groups can be absent only with the accounts"]
+    if "accounts" in absent and p.get("accounts"):
+        return [f"project {project}: accounts are listed but absent"]
+    return []
 
 
 def _storage_problems(storage: object, project: str) -> list[str]:
@@ -216,6 +235,8 @@ def _identity_problems(identities: object) -> list[str]:
     if not isinstance(identities, dict):
         return ["identities is not a mapping"]
     errors = []
+    if not _number(identities.get("highest")):
+        errors.append("identities: bad highest issued number")
     for sam, record in (identities.get("accounts") or {}).items():
         if not matches(ACCOUNT_RE, sam) or not isinstance(record, dict):
             errors.append(f"identities: bad account {sam!r}")

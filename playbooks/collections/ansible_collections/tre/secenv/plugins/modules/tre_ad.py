@@ -18,7 +18,8 @@ description:
     C(CN=<sam>,OU=P<project>,<projects_ou>) with RFC 2307 C(uidNumber)/C(gidNumber),
     C(userAccountControl) 512/514 and C(accountExpires).
   - Seat groups C(SW-<PACKAGE>) in O(software_ou); only members that are accounts of the
-    run's projects are managed, others are left alone.
+    run's projects are managed, others are left alone. The heavy desktop group
+    (C(heavy_desktop) of the desired state, C(HEAVY-DESKTOP)) is a pool like them.
   - Catalogue reader groups (one per file subject, C(OU=Subjects,<projects_ou>)) nest the
     members and observers groups of the run's projects reading the subject. A nesting the
     contract does not explain is refused (subjects are never removed), except for a project
@@ -29,6 +30,13 @@ description:
     written only to C(<initial_password_dir>/<project>/<sam>.txt) (mode 0600).
   - Accounts in a run's project OU that the desired state lacks are disabled, never deleted.
     Objects of projects not in the run are never touched.
+  - Except a project whose entry says C(absent=[accounts, groups]) (closed_account_days after
+    its end, docs/lifecycle.md) - its accounts right inside its OU named C(p<project>.*) and
+    its members and observers groups are deleted, as the run's last writes, after its
+    memberships of reader, seat and heavy desktop groups are removed. Other accounts in the
+    OU are disabled with a warning, never deleted; the OU stays.
+  - New numbers are never at or below C(identities.highest) of the desired state (the highest
+    number tre ever issued), so a deleted object's number is never reused.
   - Fails without writing anything when a wanted sAMAccountName is held by another object
     anywhere under O(base_dn).
   - Identity (docs/ad-model.md, "Identity"). Every account carries its person id in
@@ -87,9 +95,11 @@ RETURN = r"""
 changes:
   description:
     - What was (or in check mode would be) done, one entry per object and operation.
-    - C(op) is create/update/enable/disable/add_members/remove_members, C(kind) is
+    - C(op) is create/update/enable/disable/add_members/remove_members/delete, C(kind) is
       ou/group/account. C(before)/C(after) hold the attributes concerned (member lists name
       accounts by CN; C(accountExpires) as an ISO timestamp or C(never)); never a password.
+      A C(delete) has C(after) null and in C(before) what the object held (name,
+      C(employeeID), numbers; a group's members).
     - On failure, only the changes applied before the failing write.
   returned: always
   type: list
@@ -226,9 +236,10 @@ def reconcile(module: AnsibleModule) -> dict:
         new_ids: dict = {key: None for key in missing}
         if missing and not module.check_mode:
             try:
-                start = reserve_ids(
-                    conn, index.settings, p["id_min"], index.max_id + 1, len(missing)
-                )
+                # never below a number tre issued, even to an object deleted since
+                issued = (desired.get("identities") or {}).get("highest") or 0
+                floor = max(index.max_id, issued) + 1
+                start = reserve_ids(conn, index.settings, p["id_min"], floor, len(missing))
             except LDAP_ERRORS as e:
                 where = index.settings.allocator_dn
                 raise LdapError(operation_message(e, "update", where, p["bind_user"])) from None
