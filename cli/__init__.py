@@ -15,7 +15,9 @@ from provisioning import __version__
 from .cmd_bill import bill
 from .cmd_config import config
 from .cmd_contract import contract
+from .cmd_jobs import jobs
 from .cmd_lab import lab
+from .cmd_ossc import ossc
 from .cmd_project import project
 from .cmd_run import apply, desired, plan
 from .cmd_state import ledger, state
@@ -48,6 +50,8 @@ cli.add_command(plan)
 cli.add_command(apply)
 cli.add_command(project)
 cli.add_command(desired)
+cli.add_command(jobs)
+cli.add_command(ossc)
 cli.add_command(config)
 cli.add_command(bill)
 cli.add_command(state)

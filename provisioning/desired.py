@@ -36,6 +36,9 @@ def revision_of(contract: Contract) -> str:
         data.pop("suspensions", None)  # contracts without suspensions keep their old hash
     if not data.get("heavy_desktop"):
         data.pop("heavy_desktop", None)  # so do contracts without heavy desktop
+    for person in data["researchers"] + data["observers"]:
+        if person.get("language") == "nl":
+            del person["language"]  # the default: the hash of an older contract stays
     canonical = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

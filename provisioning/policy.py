@@ -64,7 +64,7 @@ _REQUIRED = (
     "subject_group",
     *[k for k in _INTS if k in {f.name for f in fields(Policy) if f.default is MISSING}],
 )
-_OPTIONAL = tuple(k for k in _INTS if k not in _REQUIRED)
+_OPTIONAL = (*(k for k in _INTS if k not in _REQUIRED), "end_reminder_days")
 _TARIFFS_REQUIRED = tuple(f.name for f in fields(Tariffs) if not isinstance(f.default, Decimal))
 _TARIFFS_OPTIONAL = tuple(f.name for f in fields(Tariffs) if isinstance(f.default, Decimal))
 
@@ -124,8 +124,11 @@ def parse_policy(doc: Any, c: Checker, source: str = "") -> Policy | None:
         if "subject_group" in m
         else None
     )  # fmt: skip
+    reminders = _days(m["end_reminder_days"], c) if "end_reminder_days" in m else None
     if c.problems:
         return None
+    if reminders is not None:
+        ints["end_reminder_days"] = reminders  # type: ignore[assignment]
     return Policy(
         name=name,  # type: ignore[arg-type]
         currency=currency,  # type: ignore[arg-type]
@@ -171,6 +174,18 @@ def _steps(value: Any, c: Checker) -> tuple[StorageStep, ...] | None:
                 c.add(join(p, "size"), "duplicate", f"{s['size']} is listed twice")
             out.append(StorageStep(s["size"], size, monthly, months))
     return tuple(out)
+
+
+def _days(value: Any, c: Checker) -> tuple[int, ...]:
+    """``end_reminder_days``: distinct whole days before the end, largest first."""
+    days = [
+        d
+        for i, v in enumerate(_list(value, "end_reminder_days", c))
+        if (d := c.integer(v, join("end_reminder_days", i), 1, 3650)) is not None
+    ]
+    if len(set(days)) != len(days):
+        c.add("end_reminder_days", "duplicate", "a day is listed twice")
+    return tuple(sorted(set(days), reverse=True))
 
 
 def _retention(value: Any, c: Checker) -> tuple[int, ...]:

@@ -118,6 +118,8 @@ class Policy:
     output_light_max_cells: int
     #: Run records (``<home>/runs/*``) name people: deleted this many days after the run.
     run_records_days: int
+    #: The lead is reminded this many days before the project's end (docs/jobs.md).
+    end_reminder_days: tuple[int, ...] = (42, 14)
     #: Where the policy was read from (file path, or the shipped default's name).
     source: str = ""
 

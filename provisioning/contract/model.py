@@ -11,6 +11,7 @@ from datetime import date
 from typing import Literal
 
 Role = Literal["researcher", "observer"]
+Language = Literal["nl", "en"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Person:
     existing_token: bool = False
     #: Researchers always have an account; observers only with ``read_account: true``.
     read_account: bool = True
+    #: Language of the mail tre sends this person (docs/jobs.md): ``nl`` (default) or ``en``.
+    language: Language = "nl"
     #: The person's period inside the project (parse fills in the project's start / end).
     start: date
     end: date

@@ -55,7 +55,16 @@ TOP_OPTIONAL = (
     "heavy_desktop",
 )
 PERSON_REQUIRED = ("id", "name", "email", "employer")
-PERSON_OPTIONAL = ("nda_signed", "awareness_errors", "token", "existing_token", "from", "until")
+PERSON_OPTIONAL = (
+    "nda_signed",
+    "awareness_errors",
+    "token",
+    "existing_token",
+    "from",
+    "until",
+    "language",
+)
+LANGUAGE_RE = re.compile(r"^(nl|en)\Z")
 STATUS_RE = re.compile(r"^(draft|approved)\Z")
 MAX_PEOPLE = 500
 MAX_ITEMS = 200
@@ -249,6 +258,11 @@ def _people(value: Any, path: str, role: str, d: Draft, c: Checker) -> list[Pers
                 if "read_account" in m
                 else False
             )
+        language = (
+            c.pattern(get("language"), join(p, "language"), LANGUAGE_RE, "language", "nl or en")
+            if "language" in m
+            else "nl"
+        )
         start, end = _period(m, p, d.start, d.end, d, c)
         out.append(
             Person(
@@ -262,6 +276,7 @@ def _people(value: Any, path: str, role: str, d: Draft, c: Checker) -> list[Pers
                 token=token,
                 existing_token=bool(existing),
                 read_account=bool(read) if read is not None else False,
+                language=language or "nl",  # type: ignore[arg-type]
                 start=start,  # type: ignore[arg-type]
                 end=end,  # type: ignore[arg-type]
             )

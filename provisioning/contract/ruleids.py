@@ -27,6 +27,7 @@ RULES: dict[str, str] = {
     "person-id": "a person id is not a lower-case letter then 1-15 lower-case letters/digits",
     "email": "not a well-formed e-mail address",
     "token-format": "a token serial not like T-0012345",
+    "language": "a person's mail language is not nl or en",
     # Limits of the AD attributes the values land in (schema rangeUpper, UTF-16 units)
     "ad-display-name": "the name is at most 256 characters (AD displayName)",
     "ad-given-name": "the first word of the name is at most 64 characters (AD givenName)",

@@ -26,6 +26,7 @@ from .archives import ARCHIVES_DDL
 from .backend import POSTGRESQL, Db
 from .billing import BILLABLE_SCHEMA
 from .invoices import INVOICE_LINES_FINAL, INVOICE_SCHEMA
+from .jobs import JOB_RUNS_DDL
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "billable_usage", (BILLABLE_SCHEMA,)),
     Migration(6, "archives", (ARCHIVES_DDL,)),
     Migration(7, "invoice_lines", (INVOICE_SCHEMA, AppendOnly(*INVOICE_LINES_FINAL))),
+    Migration(8, "job_runs (periodic jobs done, docs/jobs.md)", (JOB_RUNS_DDL,)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

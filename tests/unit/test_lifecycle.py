@@ -121,9 +121,17 @@ def test_revision_hash_unchanged_without_suspensions(typical):
     data.pop("source")
     data.pop("suspensions")
     data.pop("heavy_desktop")
+    for person in data["researchers"] + data["observers"]:
+        del person["language"]  # nl, the default: not in the hash either (docs/jobs.md)
     import hashlib
     import json
 
     canonical = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
     assert revision_of(plain) == hashlib.sha256(canonical.encode()).hexdigest()
     assert revision_of(typical) != revision_of(plain)
+    english = dataclasses.replace(
+        plain,
+        researchers=(dataclasses.replace(plain.researchers[0], language="en"),)
+        + plain.researchers[1:],
+    )
+    assert revision_of(english) != revision_of(plain)  # a language given is a revision

@@ -25,6 +25,10 @@ def test_the_wheel_ships_site_yml_and_the_collection(tmp_path: Path) -> None:
     assert "playbooks/site.yml" in shipped
     assert not any("community" in n or "__pycache__" in n for n in names)
     assert {"provisioning/cli/__init__.py", "provisioning/data/cbs-2026.yaml"} <= names
+    data = {f for f in tracked("provisioning/jobs") if not f.endswith(".py")}
+    assert len(data) == 14 and data <= names, (
+        "the jobs' mail templates and systemd units must ship in the wheel (docs/jobs.md)"
+    )
 
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     meta = zipfile.ZipFile(wheel).read(f"tre-{version}.dist-info/entry_points.txt").decode()

@@ -64,3 +64,24 @@ def test_ossc_handoff_manifests():
         assert sorted(r["id"] for r in manifest["researchers"]) == sorted(
             r["person"] for r in project["ossc"]["researchers"]
         )
+
+
+def test_jobs_timer_enabled_service_never_run():
+    """playbooks/jobs.yml on the admin host: both units as shipped (ExecStart the installed
+    tre), the timer wanted by timers.target, settings 0600, and the service never started
+    (no jobs lock, no state store: a deploy sends no mail)."""
+    (name,) = tv.group_hosts("admin")
+    host = tv.podman_host(name)
+    units = "/etc/systemd/system"
+    service = host.file(f"{units}/tre-jobs.service")
+    assert service.mode == 0o644 and "Type=oneshot" in service.content_string
+    assert "ExecStart=/opt/tre/bin/tre jobs run" in service.content_string
+    timer = host.file(f"{units}/tre-jobs.timer").content_string
+    assert "Persistent=true" in timer and "RandomizedDelaySec=" in timer
+    wanted = host.file(f"{units}/timers.target.wants/tre-jobs.timer")
+    assert wanted.is_symlink and wanted.linked_to == f"{units}/tre-jobs.timer"
+    assert not host.file(f"{units}/multi-user.target.wants/tre-jobs.service").exists
+    env = host.file("/etc/tre/jobs.env")
+    assert env.mode == 0o600 and "TRE_CONTRACTS=/etc/tre/contracts" in env.content_string
+    assert not host.file("/var/lib/tre/jobs.lock").exists
+    assert not host.file("/var/lib/tre/state.db").exists
