@@ -93,13 +93,18 @@ class ArchiveStore(Protocol):
         """Where the bag ``P<nr>`` is, for messages and the state store."""
         ...
 
-    def prepare_root(self) -> str | None:
-        """Check the root is a directory (not a link) and make it 0700; returns a line
-        saying what was corrected, or None. ``StoreError`` if it is missing or not one."""
+    def prepare_root(self, fix: bool = True) -> str | None:
+        """Check the root is a directory (not a link) and make it 0700 (unless not ``fix``:
+        check mode); returns a line saying what was (or would be) corrected, or None.
+        ``StoreError`` if it is missing or not a directory."""
         ...
 
     def kind(self, name: str) -> str | None:
         """What ``name`` is (not following a link): file, dir, link, other; None if absent."""
+        ...
+
+    def mode(self, name: str) -> int:
+        """The permission bits of ``name`` (not following a link)."""
         ...
 
     def exists(self, project: str) -> bool:
@@ -135,6 +140,10 @@ class ArchiveStore(Protocol):
     def open_read(self, project: str, relpath: str) -> BinaryIO:
         """A regular file of the bag ``P<nr>`` to read (a link refused); a local read comes
         from the disk, its cached pages dropped first."""
+        ...
+
+    def open_name(self, name: str) -> BinaryIO:
+        """``open_read`` by a name relative to the root (e.g. a file of ``.incoming-P<nr>``)."""
         ...
 
     def listing(self, project: str, under: str = "") -> list[Entry]:
@@ -198,14 +207,16 @@ class LocalArchiveStore:
             raise
         return fd, parts[-1]
 
-    def prepare_root(self) -> str | None:
+    def prepare_root(self, fix: bool = True) -> str | None:
         fd = self._root_fd()
         try:
             mode = stat.S_IMODE(os.fstat(fd).st_mode)
             if mode == ROOT_MODE:
                 return None
-            os.fchmod(fd, ROOT_MODE)
-            return f"archive root {self.root} was {mode:04o}; set to {ROOT_MODE:04o}"
+            if fix:
+                os.fchmod(fd, ROOT_MODE)
+            done = "set" if fix else "to be set"
+            return f"archive root {self.root} was {mode:04o}; {done} to {ROOT_MODE:04o}"
         finally:
             os.close(fd)
 
@@ -215,6 +226,13 @@ class LocalArchiveStore:
             return kind_of(os.stat(last, dir_fd=parent, follow_symlinks=False).st_mode)
         except FileNotFoundError:
             return None
+        finally:
+            os.close(parent)
+
+    def mode(self, name: str) -> int:
+        parent, last = self._parent(name)
+        try:
+            return stat.S_IMODE(os.stat(last, dir_fd=parent, follow_symlinks=False).st_mode)
         finally:
             os.close(parent)
 
@@ -291,14 +309,17 @@ class LocalArchiveStore:
             os.close(new_parent)
 
     def open_read(self, project: str, relpath: str) -> BinaryIO:
-        parent, last = self._parent(f"{bag_name(project)}/{relpath}")
+        return self.open_name(f"{bag_name(project)}/{relpath}")
+
+    def open_name(self, name: str) -> BinaryIO:
+        parent, last = self._parent(name)
         try:
             fd = os.open(last, _READ_FLAGS, dir_fd=parent)
         finally:
             os.close(parent)
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise StoreError(f"{self.location(project)}/{relpath} is not a regular file")
+                raise StoreError(f"{os.path.join(self.root, name)} is not a regular file")
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # read the disk, not the cache
         except BaseException:
             os.close(fd)
@@ -317,6 +338,18 @@ class LocalArchiveStore:
         finally:
             os.close(fd)
         return sorted(found, key=lambda e: e.path)
+
+    def patch(self, name: str, offset: int, data: bytes) -> None:
+        """Overwrite bytes of an existing file (the lab tests' ``flip`` hook only)."""
+        parent, last = self._parent(name)
+        try:
+            fd = os.open(last, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+        finally:
+            os.close(parent)
+        try:
+            os.pwrite(fd, data, offset)
+        finally:
+            os.close(fd)
 
     def chmod(self, name: str, mode: int) -> None:
         parent, last = self._parent(name)
