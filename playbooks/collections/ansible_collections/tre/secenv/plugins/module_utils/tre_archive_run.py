@@ -63,10 +63,15 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import (
 #: What reaching or using the archive store can raise (one line each, never a traceback).
 STORE_ERRORS = (ArchiveError, StoreError, OSError, RuntimeError, *TRANSPORT_ERRORS)
 
-#: Test hook (lab tests only): ``flip`` flips one byte of the first archived file between the
-#: copy and the verification; ``pause:<point>:<file>`` writes the module's pid to ``<file>``
-#: at ``<point>`` (copied, archived, verified, subvolume-removed) and waits to be killed.
+#: Test hook (lab tests only), parts separated by ``;``: ``flip`` flips one byte of the first
+#: archived file between the copy and the verification; ``pause:<point>:<file>`` writes the
+#: module's pid to ``<file>`` at ``<point>`` (copied, archived, verified, verify-failed,
+#: subvolume-removed) and waits to be killed.
 TEST_HOOK = "TRE_ARCHIVE_TEST_HOOK"
+
+
+def _hooks() -> list[str]:
+    return [part for part in os.environ.get(TEST_HOOK, "").split(";") if part]
 
 
 @dataclass
@@ -86,8 +91,8 @@ class Report:
 
 
 def hook(point: str) -> None:
-    value = os.environ.get(TEST_HOOK, "")
-    if not value.startswith(f"pause:{point}:"):
+    value = next((h for h in _hooks() if h.startswith(f"pause:{point}:")), None)
+    if value is None:
         return
     with open(value.split(":", 2)[2], "w", encoding="utf-8") as handle:
         handle.write(str(os.getpid()))
@@ -95,7 +100,7 @@ def hook(point: str) -> None:
 
 
 def _flip_first_file(store: ArchiveStore, project: str) -> None:
-    if os.environ.get(TEST_HOOK) != "flip":
+    if "flip" not in _hooks():
         return
     for entry in store.listing(project, "data"):
         if entry.kind == "file" and entry.size:
