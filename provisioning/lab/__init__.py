@@ -1,6 +1,6 @@
 """The lab: a real secure environment on this machine (Samba AD DC, btrfs with quotas, SMTP,
-an SFTP gateway, an archive host reached over SFTP, PostgreSQL for a team's state store) and the Ansible inventory describing
-it. ``up`` / ``down`` / ``status``.
+an SFTP gateway, an archive host reached over SFTP, PostgreSQL for a team's state store) and
+the Ansible inventory describing it. ``up`` / ``down`` / ``status``.
 
 Every server binds to its own 127.0.10.x address; nothing leaves loopback.
 """
@@ -17,7 +17,17 @@ from pathlib import Path
 
 from provisioning.errors import LabError
 
-from . import ad, archive_host, inventory_writer, packages, postgres, sftp, smtp, storage, tre_config
+from . import (
+    ad,
+    archive_host,
+    inventory_writer,
+    packages,
+    postgres,
+    sftp,
+    smtp,
+    storage,
+    tre_config,
+)
 from .config import LabConfig
 from .proc import Report
 from .status import Check, checks

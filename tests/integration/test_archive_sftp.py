@@ -155,12 +155,16 @@ def test_a_bag_over_sftp_is_the_archive_hosts_local_bag(v, tmp_path):
         assert (stat.S_IMODE(st.st_mode), st.st_uid) == (want, user), path
     over_sftp, local = verify_store(store, PROJECT), bag_mod.verify(v["tre_archive_root"], PROJECT)
     assert over_sftp.manifest_sha256 == local.manifest_sha256
-    assert (over_sftp.files, over_sftp.bytes, over_sftp.follow_up, over_sftp.skipped) == (
-        local.files,
-        local.bytes,
-        1,
-        1,
-    ) == (4, local.bytes, 1, 1)
+    assert (
+        (over_sftp.files, over_sftp.bytes, over_sftp.follow_up, over_sftp.skipped)
+        == (
+            local.files,
+            local.bytes,
+            1,
+            1,
+        )
+        == (4, local.bytes, 1, 1)
+    )
     with pytest.raises(bag_mod.ArchiveError, match="not a complete archive"):
         bag_mod.write_bag_to(store, os.open(top, os.O_RDONLY), PROJECT, {})
 
@@ -196,9 +200,7 @@ def test_root_mode_and_readable_bag_files_are_corrected(v, tmp_path):
     try:
         assert store.prepare_root(fix=False).endswith("was 0755; to be set to 0700")
         assert stat.S_IMODE(root.stat().st_mode) == 0o755
-        assert store.prepare_root() == (
-            f"archive root {store.root} was 0755; set to 0700"
-        )
+        assert store.prepare_root() == (f"archive root {store.root} was 0755; set to 0700")
     finally:
         os.chmod(root, 0o700)
     assert stat.S_IMODE(root.stat().st_mode) == 0o700 and store.prepare_root() is None
