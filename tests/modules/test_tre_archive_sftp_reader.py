@@ -15,10 +15,11 @@ from paramiko.sftp import CMD_DATA, CMD_STATUS, SFTP_EOF, SFTP_PERMISSION_DENIED
 
 class _Session:
     """Answers read requests from ``content``; the requests numbered in ``short`` get half a
-    reply, those from offset ``deny`` on an error; replies come back in a shuffled order."""
+    reply, those from offset ``deny`` on an error; no reply is longer than ``cap``; replies
+    come back in a shuffled order."""
 
-    def __init__(self, content: bytes, short=(), deny=None) -> None:
-        self.content, self.short, self.deny = content, set(short), deny
+    def __init__(self, content: bytes, short=(), deny=None, cap: int | None = None) -> None:
+        self.content, self.short, self.deny, self.cap = content, set(short), deny, cap
         self.queue: list[tuple[object, int, int, int]] = []
         self.num = 0
         self.rng = random.Random(7)
@@ -41,7 +42,7 @@ class _Session:
             msg.add_string("End of file")
             kind = CMD_STATUS
         else:
-            data = self.content[offset : offset + size]
+            data = self.content[offset : offset + min(size, self.cap or size)]
             if num in self.short:
                 self.served_short.append(offset)
                 data = data[: len(data) // 2]
@@ -90,3 +91,25 @@ def test_an_error_reply_is_raised() -> None:
     content = bytes(10 * sftp_mod.READ_SIZE)
     with pytest.raises(PermissionError):
         _read_all(_Session(content, deny=3 * sftp_mod.READ_SIZE))
+
+
+def test_a_server_answering_less_is_asked_for_that_much_from_then_on() -> None:
+    """A server whose READ replies are at most 32 KiB (not OpenSSH's 255 KiB): after the first
+    short reply the requests are of 32 KiB, not one pipeline drained per reply."""
+    cap = 32 << 10
+    content = random.Random(2).randbytes(200 * cap + 3)
+    session = _Session(content, cap=cap)
+    assert _read_all(session) == content
+    assert session.num <= 200 + 3 * sftp_mod.READ_DEPTH
+
+
+def test_aes_gcm_is_offered_first_when_paramiko_has_it() -> None:
+    import paramiko
+
+    if sftp_mod.GCM in paramiko.Transport._preferred_ciphers:  # paramiko 3.3+ (this venv)
+        assert sftp_mod._GcmFirst._preferred_ciphers[0] == sftp_mod.GCM
+        assert set(sftp_mod._GcmFirst._preferred_ciphers) == set(
+            paramiko.Transport._preferred_ciphers
+        )
+    else:  # Debian 12's 2.12: paramiko's own transport and order
+        assert sftp_mod._GcmFirst is None
