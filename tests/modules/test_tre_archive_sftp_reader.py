@@ -1,4 +1,4 @@
-"""The SFTP store's pipelined read-back (``tre_archive_sftp._SequentialReader``) against a
+"""The SFTP store's pipelined read-back (``tre_archive_sftp_io.SequentialReader``) against a
 scripted SFTP session: the bytes in order whatever order the replies come in, a short reply
 re-requested from where it ended (never a gap), an error raised as such, the end found. The
 real archive host is in tests/integration/test_archive_sftp.py."""
@@ -9,6 +9,7 @@ import random
 
 import pytest
 from ansible_collections.tre.secenv.plugins.module_utils import tre_archive_sftp as sftp_mod
+from ansible_collections.tre.secenv.plugins.module_utils import tre_archive_sftp_io as io_mod
 from paramiko.message import Message
 from paramiko.sftp import CMD_DATA, CMD_STATUS, SFTP_EOF, SFTP_PERMISSION_DENIED
 
@@ -68,29 +69,29 @@ class _Handle:
 
 def _read_all(session: _Session) -> bytes:
     handle = _Handle()
-    with sftp_mod._SequentialReader(session, handle) as reader:
+    with io_mod.SequentialReader(session, handle) as reader:
         out = b"".join(iter(lambda: reader.read(1 << 20), b""))
     assert handle.closed
     return out
 
 
-@pytest.mark.parametrize("size", [0, 1, sftp_mod.READ_SIZE, 50 * sftp_mod.READ_SIZE + 17])
+@pytest.mark.parametrize("size", [0, 1, io_mod.READ_SIZE, 50 * io_mod.READ_SIZE + 17])
 def test_every_byte_in_order(size: int) -> None:
     content = random.Random(size).randbytes(size)
     assert _read_all(_Session(content)) == content
 
 
 def test_a_short_reply_is_re_requested_not_a_gap() -> None:
-    content = random.Random(1).randbytes(300 * sftp_mod.READ_SIZE + 5)
+    content = random.Random(1).randbytes(300 * io_mod.READ_SIZE + 5)
     session = _Session(content, short=[1, 150, 300])
     assert _read_all(session) == content
     assert len(session.served_short) == 3 and session.served_short[0] == 0
 
 
 def test_an_error_reply_is_raised() -> None:
-    content = bytes(10 * sftp_mod.READ_SIZE)
+    content = bytes(10 * io_mod.READ_SIZE)
     with pytest.raises(PermissionError):
-        _read_all(_Session(content, deny=3 * sftp_mod.READ_SIZE))
+        _read_all(_Session(content, deny=3 * io_mod.READ_SIZE))
 
 
 def test_a_server_answering_less_is_asked_for_that_much_from_then_on() -> None:
@@ -100,7 +101,7 @@ def test_a_server_answering_less_is_asked_for_that_much_from_then_on() -> None:
     content = random.Random(2).randbytes(200 * cap + 3)
     session = _Session(content, cap=cap)
     assert _read_all(session) == content
-    assert session.num <= 200 + 3 * sftp_mod.READ_DEPTH
+    assert session.num <= 200 + 3 * io_mod.READ_DEPTH
 
 
 def test_aes_gcm_is_offered_first_when_paramiko_has_it() -> None:
