@@ -8,9 +8,10 @@ Columns added to the ``archives`` row (one migration, ``RETENTION_COLUMNS``):
   ``verify_result`` ``ok`` or ``failed: ...``);
 - ``objection_by``, ``objection_at``, ``objection_until``, ``objection_reason``: the open
   objection (empty after ``withdraw``; the ledger keeps every one);
-- ``purge_run``, ``purged_at``, ``purged_on``: status ``purging`` (the run that is deleting it)
-  and ``purged`` (the tombstone's time and ``--today``); ``ad_removed_on``: the project's AD
-  remains are gone.
+- ``purge_run``: the run that set status ``purging``; ``purged_at``, ``purged_on``: the
+  tombstone's time and ``--today`` (written once the archive is detached, before its delete);
+  status ``purged`` once nothing of it is left; ``ad_removed_on``: the project's AD remains
+  are gone.
 
 Every write here that the audit must show goes into the ledger in the same transaction as the
 row (``ledger.append``): the objection, its withdrawal, the tombstone.
@@ -127,14 +128,20 @@ class RetentionMixin:
                 (at, project),
             )
 
-    def record_purged(
+    def record_tombstone(
         self: _Store, project: str, who: str, at: str, today: str, run_id: str,
         tombstone: dict[str, Any],
     ) -> None:  # fmt: skip
-        """Status ``purged`` and the tombstone in the ledger (``op purge``), one transaction."""
+        """The tombstone (``op purge``) once the archive is detached; the row keeps status
+        ``purging`` until the delete is confirmed (``finish_purge``)."""
         with self._tx() as db:
-            _update(db, project, {"status": "purged", "purged_at": at, "purged_on": today}, at)
+            _update(db, project, {"purged_at": at, "purged_on": today}, at)
             append(db, [_ledger_row(at, who, run_id, project, "purge", tombstone)])
+
+    def finish_purge(self: _Store, project: str, at: str) -> None:
+        """Status ``purged``: the tombstone is recorded and nothing of the archive is left."""
+        with self._tx() as db:
+            _update(db, project, {"status": "purged"}, at)
 
     def record_ad_removed(self: _Store, project: str, today: str, at: str) -> None:
         with self._tx() as db:
