@@ -121,6 +121,13 @@ def test_ten_years_of_five_archives(world):
         (90, "2031-11-05"), (30, "2032-01-01")]  # fmt: skip
     assert listed[FLIPPED]["verify_result"].endswith("(first: data/archive/export.zip)")
     assert "not a regular file or directory; refused" in listed[LINKED]["verify_result"]
+    by_hand = tre("archive", "verify", REAL, FLIPPED, "--today", "2032-01-02", env=env,
+                  check=False)  # fmt: skip
+    assert by_hand.returncode == 1
+    assert by_hand.stderr == f"Error: verification failed: project {FLIPPED}\n"
+    size = listed[REAL]["bytes"]
+    assert by_hand.stdout.splitlines()[0] == f"P{REAL}  ok  (4 files, {size} bytes)"
+    assert maildir.new_mails() == []  # by hand: printed, not mailed
 
     # grace: 30 days after the last notice, and the due date passed
     assert _dry_run(w, "2032-01-30")["purge"] == []
