@@ -178,7 +178,6 @@ def execute(
         detach = [{"project": a.project, "manifest_sha256": a.manifest_sha256} for a in marked]
         result = run.playbook({"tre_archive_detach": detach})
         run.ledger(result.changes)
-        _failed(result, "detaching archives")
         states = _states(result)
         refused = {str(r["project"]): r["reason"] for t in result.tasks
                    for r in t.data.get("archive_refused") or []}  # fmt: skip
@@ -187,9 +186,11 @@ def execute(
             if a.project in done or states.get(a.project) == "detached":
                 run.tombstone(store.archive(a.project))  # type: ignore[arg-type]
                 out.purged.append(a.project)
-            else:
+            elif result.ok:  # refused: left whole, as it was
                 store.unmark_purging(a.project, now())
                 out.refused.append((a.project, refused.get(a.project, "not detached")))
+            # else left ``purging``: the next run's recovery looks at the disk
+        _failed(result, "detaching archives")
     _hook("tombstoned")
     _delete(run, out)
     return out

@@ -217,7 +217,7 @@ def plan_purge(
     ``purge_max_per_run``) and the ones skipped with their reasons."""
     purge, skip = [], []
     for a in sorted(views, key=lambda v: (v.due or date.max, int(v.project))):
-        if a.status == "purged":
+        if a.status in ("purging", "purged"):  # a killed purge's: finished by the recovery
             continue
         reasons = skip_reasons(a, today, policy, reopened)
         if reasons:
