@@ -75,3 +75,15 @@ def test_bad_input_is_one_line_or_a_usage_error(url):
     assert none.output == "Error: project 8291 has no archive in the state store\n"
     bad = run("archive", "object", "8290", "--until", "soon", "--reason", "r", "--state", url)
     assert bad.exit_code == 2 and "is not a date" in bad.output
+
+
+def test_the_source_of_a_running_reopened_project_is_kept(url):
+    store = StateStore(url)
+    reopen = {"project": "8291", "reopens": 8290, "start": "2032-01-01", "end": "2032-12-31"}
+    store.save_revision({"project": "8291"}, "r2", "run", "y.yaml", reopen)
+    dry = json.loads(run("purge", "--state", url, "--today", "2032-02-01", "--json").output)
+    assert dry["purge"] == []
+    assert dry["skip"][0]["reasons"] == ["source of running reopened project 8291"]
+    later = json.loads(run("purge", "--state", url, "--today", "2033-01-03", "--json").output)
+    assert [a["project"] for a in later["purge"]] == []  # verified too long ago by then
+    assert later["skip"][0]["reasons"] == ["last verified 2032-01-02, more than 365 days ago"]
