@@ -160,6 +160,8 @@ def _show_plan(p: PurgePlan, today: date, yes: bool) -> None:
     click.echo(f"On {today}: {verb} {len(p.purge)} archive(s)")
     for a, why in p.purge:
         click.echo(f"  - purge P{a.project} ({a.files} files, {a.bytes} bytes): {why}")
+        ad = [f"{s['kind']} {s['name']}" for s in p.ad if s["project"] == a.project]
+        click.echo(f"      and in AD, if still there: {', '.join(ad)}")
     for a in p.held_back:
         click.echo(f"  = held back P{a.project}: over purge_max_per_run, the next run's")
     for a, reasons in p.skip:

@@ -24,6 +24,7 @@ archive detached or gone, which the next ``tre purge --yes`` finishes.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass, field
@@ -34,9 +35,10 @@ from typing import Any
 from .archive_ops import PLAYBOOK, now, reopened, views
 from .desired import purged_desired
 from .errors import RunError
+from .naming import project_group
 from .policy_model import Policy
 from .retention import NOTICE_JOB, PurgePlan, plan_purge, skip_reasons, view
-from .runner import RunResult, encode_desired, new_run_id, run_playbook
+from .runner import RunResult, encode_confirmed, encode_desired, new_run_id, run_playbook
 from .state import LedgerEntry, StateStore
 
 #: Lab tests only: ``pause:<point>:<file>`` writes tre's pid to ``<file>`` at ``marked``
@@ -52,8 +54,24 @@ def _hook(point: str) -> None:
         time.sleep(300)
 
 
+def ad_steps(store: StateStore, projects: set[str]) -> list[dict[str, str]]:
+    """What is left of these projects in AD that the purge may delete, from the state store's
+    identity records (``{project, op, kind, name}``; the OU last): the run is bound to
+    exactly these (tre_confirmed, docs/safety.md); anything else found is left alone."""
+    steps = []
+    records = store.identities().records
+    for nr in sorted(projects, key=int):
+        accounts = sorted(r.name for r in records if r.kind == "account" and r.project == nr)
+        steps += [{"project": nr, "op": "delete", "kind": "account", "name": a} for a in accounts]
+        steps += [{"project": nr, "op": "delete", "kind": "group", "name": project_group(nr, k)}
+                  for k in ("members", "observers")]  # fmt: skip
+        steps.append({"project": nr, "op": "delete", "kind": "ou", "name": f"P{nr}"})
+    return steps
+
+
 def plan(store: StateStore, policy: Policy, today: date) -> PurgePlan:
-    return plan_purge(views(store), today, policy, reopened(store, today))
+    p = plan_purge(views(store), today, policy, reopened(store, today))
+    return dataclasses.replace(p, ad=ad_steps(store, {a.project for a, _ in p.purge}))
 
 
 @dataclass
@@ -230,6 +248,7 @@ def _delete(run: _Run, out: PurgeResult) -> None:
     if contracts:
         desired = purged_desired(contracts, run.today, run.store.identities())
         extravars["tre_desired_b64"] = encode_desired(desired)
+        extravars["tre_confirmed_b64"] = encode_confirmed(ad_steps(run.store, set(contracts)))
     result = run.playbook(extravars)
     run.ledger(result.changes)
     states = _states(result)

@@ -19,7 +19,7 @@ the project's last applied revision (end, retention, institution, lead) and the 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -201,10 +201,16 @@ class PurgePlan:
     purge: list[tuple[ArchiveView, str]]  # (archive, why eligible), at most purge_max_per_run
     skip: list[tuple[ArchiveView, list[str]]]  # (archive, reasons)
     held_back: list[ArchiveView]  # eligible beyond purge_max_per_run: the next run's
+    #: what is left in AD of the archives to purge that the purge may delete, if still there
+    #: ``{project, op, kind, name}`` (``purge.ad_steps``, from the state's identity records)
+    ad: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "purge": [dict(a.as_dict(), why=w) for a, w in self.purge],
+            "purge": [
+                dict(a.as_dict(), why=w, ad=[s for s in self.ad if s["project"] == a.project])
+                for a, w in self.purge
+            ],
             "skip": [dict(a.as_dict(), reasons=r) for a, r in self.skip],
             "held_back": [a.project for a in self.held_back],
         }

@@ -141,6 +141,12 @@ def test_ten_years_of_five_archives(world):
         LINKED: ["verification of 2032-01-02 failed"],
     }
 
+    listed_ad = {(s["kind"], s["name"]) for s in plan["purge"][0]["ad"]}
+    assert listed_ad == {("account", f"p{REAL}.jdevries"), ("account", f"p{REAL}.zvanthoff"),
+                         ("group", f"p{REAL}-members"), ("group", f"p{REAL}-observers"),
+                         ("ou", f"P{REAL}")}  # fmt: skip
+    assert plan["purge"][1]["ad"][-1] == {"project": LATE_LINK, "op": "delete", "kind": "ou",
+                                          "name": f"P{LATE_LINK}"}  # fmt: skip
     done = tre_json("purge", "--today", "2032-02-01", "--yes", env=env)
     assert done["purged"] == [a["project"] for a in plan["purge"]]  # the dry run's set
     assert done["refused"] == [] and done["late_skips"] == []
@@ -157,7 +163,7 @@ def test_ten_years_of_five_archives(world):
         "archive", f"P{REAL}", DUE, 4)  # fmt: skip
     assert tomb.detail["manifest_sha256"] == row["manifest_sha256"] and tomb.actor
     deleted = {(c["kind"], c["name"]) for c in done["ad_deleted"]}
-    assert ("ou", f"P{REAL}") in deleted and ("group", f"p{REAL}-members") in deleted
+    assert deleted == listed_ad  # exactly what the dry run listed (the accounts still there)
     ou = f"OU=P{REAL},{w['v']['tre_ad_projects_ou']}"
     conn = ad_connection(w["v"])
     assert not conn.search(w["v"]["tre_ad_projects_ou"], f"(ou=P{REAL})")
