@@ -5,6 +5,7 @@ The archive host's parts (verify, --yes) are lab tests (tests/integration/test_r
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -87,3 +88,23 @@ def test_the_source_of_a_running_reopened_project_is_kept(url):
     later = json.loads(run("purge", "--state", url, "--today", "2033-01-03", "--json").output)
     assert [a["project"] for a in later["purge"]] == []  # verified too long ago by then
     assert later["skip"][0]["reasons"] == ["last verified 2032-01-02, more than 365 days ago"]
+
+
+def test_yes_reports_each_outcome_and_exits_1_on_a_refusal(url, tmp_path, monkeypatch):
+    from provisioning import purge
+    from provisioning.retention import PurgePlan
+
+    def execute(inventory, store, policy, today, home, who):
+        p = purge.plan(store, policy, today)
+        purged = [a.project for a, _ in p.purge]
+        refused = [("8289", "a symbolic link")]
+        return purge.PurgeResult(PurgePlan([], [], []), purged, ["8288"], refused=refused)
+
+    monkeypatch.setattr(purge, "execute", execute)
+    inventory = Path(__file__).resolve().parents[2] / "inventory" / "example"
+    out = run("purge", "--yes", "--state", url, "--today", "2032-02-01", "--inventory",
+              str(inventory), "--home", str(tmp_path / "home"))  # fmt: skip
+    assert out.exit_code == 1
+    assert "purged P8290: tombstone recorded" in out.output
+    assert "recovered P8288: an interrupted purge finished (tombstone recorded)" in out.output
+    assert out.output.endswith("Error: purge refused P8289: a symbolic link\n")
