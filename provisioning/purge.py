@@ -36,14 +36,16 @@ from .archive_ops import PLAYBOOK, now, reopened, views
 from .desired import purged_desired
 from .errors import RunError
 from .naming import project_group
+from .orchestrate import close_interrupted
 from .policy_model import Policy
 from .retention import NOTICE_JOB, PurgePlan, plan_purge, skip_reasons, view
 from .runner import RunResult, encode_confirmed, encode_desired, new_run_id, run_playbook
 from .state import LedgerEntry, StateStore
 
 #: Lab tests only: ``pause:<point>:<file>`` writes tre's pid to ``<file>`` at ``marked``
-#: (rows marked purging) or ``tombstoned`` (tombstones written, nothing deleted yet) and
-#: waits to be killed; the module's own points are ``detached`` and ``deleting``.
+#: (rows marked purging), ``tombstoned`` (tombstones written, nothing deleted yet) or
+#: ``ran-<n>`` (the n-th archive.yml run of this purge done, its changes not yet in the
+#: ledger) and waits to be killed; the module's own points are ``detached`` and ``deleting``.
 TEST_HOOK = "TRE_ARCHIVE_TEST_HOOK"
 
 
@@ -108,20 +110,32 @@ class _Run:
         self.run_id = f"purge-{new_run_id()}"
         self.steps = 0
 
-    def playbook(self, extravars: dict[str, Any]) -> RunResult:
+    def playbook(self, extravars: dict[str, Any], projects: list[str]) -> RunResult:
+        """One run of archive.yml, in the runs table while it runs (a killed one is recorded
+        from its journal by the next purge or apply: ``orchestrate.close_interrupted``); its
+        changes go into the ledger under its own run id."""
         self.steps += 1
-        return run_playbook(
-            self.inventory, PLAYBOOK, extravars, check=False, home=self.home,
-            run_id=f"{self.run_id}-{self.steps}",
-        )  # fmt: skip
+        step = f"{self.run_id}-{self.steps}"
+        self.store.start_run(step, self.who, "purge", self.today.isoformat(), projects)
+        result = None
+        try:
+            result = run_playbook(self.inventory, PLAYBOOK, extravars, check=False,
+                                  home=self.home, run_id=step)  # fmt: skip
+        finally:
+            if result is None:
+                self.store.finish_run(step, "error", None)
+        _hook(f"ran-{self.steps}")
+        self.ledger(result.changes, step)
+        self.store.finish_run(step, "successful" if result.ok else "failed", result.artifacts)
+        return result
 
-    def ledger(self, changes: list[dict[str, Any]]) -> None:
+    def ledger(self, changes: list[dict[str, Any]], run_id: str) -> None:
         self.store.record(
             [
                 LedgerEntry(
                     now(),
                     self.who,
-                    self.run_id,
+                    run_id,
                     c.get("project"),
                     c.get("host"),
                     str(c.get("op")),
@@ -172,6 +186,7 @@ def execute(
     inventory: Path, store: StateStore, policy: Policy, today: date, home: Path, who: str
 ) -> PurgeResult:
     """``tre purge --yes`` (the caller holds the apply lock)."""
+    close_interrupted(store, home)  # killed runs' journaled changes into the ledger
     run = _Run(inventory, store, home, who, today)
     out = PurgeResult(plan(store, policy, today))
     _recover(run, out)
@@ -194,8 +209,7 @@ def execute(
     _hook("marked")
     if marked:
         detach = [{"project": a.project, "manifest_sha256": a.manifest_sha256} for a in marked]
-        result = run.playbook({"tre_archive_detach": detach})
-        run.ledger(result.changes)
+        result = run.playbook({"tre_archive_detach": detach}, [a.project for a in marked])
         states = _states(result)
         refused = {str(r["project"]): r["reason"] for t in result.tasks
                    for r in t.data.get("archive_refused") or []}  # fmt: skip
@@ -218,7 +232,8 @@ def _recover(run: _Run, out: PurgeResult) -> None:
     rows = [r for r in run.store.archives() if r["status"] == "purging"]
     if not rows:
         return
-    result = run.playbook({"tre_archive_inspect": [r["project"] for r in rows]})
+    projects = [r["project"] for r in rows]
+    result = run.playbook({"tre_archive_inspect": projects}, projects)
     _failed(result, "inspecting the archives of an interrupted purge")
     states = _states(result)
     for row in rows:
@@ -249,8 +264,7 @@ def _delete(run: _Run, out: PurgeResult) -> None:
         desired = purged_desired(contracts, run.today, run.store.identities())
         extravars["tre_desired_b64"] = encode_desired(desired)
         extravars["tre_confirmed_b64"] = encode_confirmed(ad_steps(run.store, set(contracts)))
-    result = run.playbook(extravars)
-    run.ledger(result.changes)
+    result = run.playbook(extravars, sorted(set(pending) | ad, key=int))
     states = _states(result)
     deleted = {
         c["project"]

@@ -1,9 +1,10 @@
-"""`kill -9` of `tre purge --yes` at four points; the next run converges (issue 14).
+"""`kill -9` of `tre purge --yes` at five points; the next run converges (issue 14).
 
 Two eligible archives per point (bags in the lab's archive root, rows made eligible); the
 test hook ``TRE_ARCHIVE_TEST_HOOK=pause:<point>:<file>`` pauses tre (``marked``: rows marked
-purging; ``tombstoned``: tombstones written, nothing deleted) or the module (``detached``:
-the first archive renamed; ``deleting``: the first archive's data/ deleted), which writes its
+purging; ``tombstoned``: tombstones written, nothing deleted; ``ran-2``: both deleted,
+the delete run's changes not yet in the ledger) or the module (``detached``: the first
+archive renamed; ``deleting``: the first archive's data/ deleted), which writes its
 pid; the test kills tre's process group and the paused process with SIGKILL.
 
 After the kill an archive is either whole at ``P<nr>`` (its manifest the recorded one, read
@@ -32,7 +33,8 @@ from tests.integration.retention_helpers import clean, make_eligible, seed
 
 pytestmark = pytest.mark.lab
 
-POINTS = [("marked", "8260"), ("detached", "8262"), ("tombstoned", "8264"), ("deleting", "8266")]
+POINTS = [("marked", "8260"), ("detached", "8262"), ("tombstoned", "8264"), ("deleting", "8266"),
+          ("ran-2", "8268")]  # fmt: skip
 
 
 def _kill_at(point: str, env: dict[str, str], marker: Path) -> None:
@@ -94,6 +96,7 @@ def test_kill_9_mid_purge_then_the_next_run_finishes(lab_inventory, tmp_path, po
             "detached": ["detached", "whole"],
             "tombstoned": ["tombstoned", "tombstoned"],
             "deleting": ["tombstoned", "tombstoned"],
+            "ran-2": ["tombstoned", "tombstoned"],
         }[point]
     )
 
@@ -111,6 +114,11 @@ def test_kill_9_mid_purge_then_the_next_run_finishes(lab_inventory, tmp_path, po
         assert store.archive(p)["status"] == "purged"
         (tomb,) = [e for e in store.ledger(p) if e.op == "purge"]
         assert tomb.detail["manifest_sha256"] == sha[p]
+        ops = [(e.op, bool(e.detail.get("recovered"))) for e in store.ledger(p)
+               if e.op in ("detach", "delete")]  # fmt: skip
+        deletes = [recovered for op, recovered in ops if op == "delete"]
+        assert len(deletes) == 1 and len(ops) <= 2, (point, ops)  # never twice
+        assert deletes == [point == "ran-2"]  # from the killed run's journal
     assert store.verify_ledger().ok
     again = tre_json("purge", "--today", "2032-02-01", "--yes", env=env)
     assert again["purged"] == again["recovered"] == []
