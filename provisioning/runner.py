@@ -152,6 +152,7 @@ _DATA_KEYS = (
     "consistent",
     "archive_verified",
     "archive_failed",
+    "restore_failed",
 )
 
 
