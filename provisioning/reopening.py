@@ -182,3 +182,23 @@ def add_restores(desired: dict[str, Any], contracts: Iterable[Contract], store: 
         restore = restore_entry(c, store.archive(c.reopens), done)
         if restore is not None:
             entry["restore"] = restore
+
+
+def with_links(row: dict[str, Any], link: Mapping[str, Any] | None, day: date) -> dict[str, Any]:
+    """A project row (``tre project show/list``) with its reopen links both ways, and an
+    archived project's status ``reopened as M`` from M's start."""
+    if not link:
+        return row
+    row = dict(row)
+    if link.get("reopens"):
+        row["reopens"] = link["reopens"]
+    if link.get("reopened_as"):
+        row["reopened_as"] = [r["project"] for r in link["reopened_as"]]
+    latest = reopened_on(link, day)
+    if latest is not None and row.get("status") == "archived":
+        row.update(
+            status=f"reopened as {latest['project']}",
+            status_since=latest["start"],
+            status_until=None,
+        )
+    return row

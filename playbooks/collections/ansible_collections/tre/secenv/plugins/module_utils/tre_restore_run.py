@@ -246,14 +246,20 @@ class _Tree:
         if parts in self.fds:
             return self.fds[parts]
         parent = self.dir(parts[:-1])
+        made = False
         with contextlib.suppress(FileExistsError):
             os.mkdir(parts[-1], 0o770, dir_fd=parent)
+            made = True
         fd = os.open(parts[-1], _DIR, dir_fd=parent)  # a link there: ELOOP
         self.fds[parts] = fd
+        if made:
+            os.fchmod(fd, 0o770)  # whatever the umask; with a default ACL: its mask
         return fd
 
     def new_file(self, parts: tuple[str, ...]) -> int:
-        return os.open(parts[-1], _NEW, 0o660, dir_fd=self.dir(parts[:-1]))
+        fd = os.open(parts[-1], _NEW, 0o660, dir_fd=self.dir(parts[:-1]))
+        os.fchmod(fd, 0o660)
+        return fd
 
     def close(self) -> None:
         for key, fd in self.fds.items():
