@@ -60,7 +60,8 @@ def test_archive_at_the_end_files_checksums_state_and_ledger(lab_inventory, tmp_
     assert [c for c in still["changes"] if c["kind"] in ("archive", "subvolume")] == []
 
     plan = tre("plan", str(path), "--today", ENDED, env=env).stdout
-    assert f"> archive P{project} (4 files, 3.4 MB) to /srv/tre/archive/P{project}" in plan
+    where = f"sftp://{v['tre_archive_sftp_user']}@{v['tre_archive_sftp_host']}:2222/archive"
+    assert f"> archive P{project} (4 files, 3.4 MB) to {where}/P{project}" in plan
     assert f"> verify P{project} archive, read back against its manifest" in plan
     assert f"- remove subvolume P{project} after verified archive" in plan
     assert f"- remove workspace p{project}.jdevries after verified archive" in plan
