@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from ansible_collections.tre.secenv.plugins.module_utils import tre_restore_run as run
 from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_bag import write_bag
-from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_walk import open_project
-from ansible_collections.tre.secenv.plugins.module_utils.tre_restore_source import (
+from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_store import (
     LocalArchiveStore,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_walk import open_project
 from ansible_collections.tre.secenv.plugins.module_utils.tre_zip_check import Limits
 
 from cli.render import change_line

@@ -37,6 +37,11 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_bag import 
     MANIFEST,
     ArchiveError,
     decode_path,
+    read_all,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_store import (
+    StoreError,
+    bag_name,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import (
     STOP,
@@ -177,9 +182,8 @@ def plan_restore(project: dict, projects_root: str, store, backend, limits: Limi
             f"P{nr}/{TARGET} exists and is not the restore of P{n}; nothing written"
         )
     if not store.is_complete(n):
-        raise RestoreRefused(f"no complete archive of P{n} at {store.where(n)}")
-    with store.open_read(n, MANIFEST) as handle:
-        raw = handle.read()
+        raise RestoreRefused(f"no complete archive of P{n} at {store.location(n)}")
+    raw = read_all(store, n, MANIFEST)
     sha = hashlib.sha256(raw).hexdigest()
     if sha != recorded:
         raise RestoreRefused(
@@ -187,7 +191,11 @@ def plan_restore(project: dict, projects_root: str, store, backend, limits: Limi
             f" verified (SHA-256 {sha[:12]}…, recorded {str(recorded)[:12]}…)"
         )
     digests = _manifest(raw)
-    sizes = store.listing(n)
+    listed = store.listing(n, "data")
+    odd = [e.path for e in listed if e.kind not in ("file", "dir")]
+    if odd:
+        raise RestoreRefused(f"the archive of P{n} holds {len(odd)} link(s) or special file(s)")
+    sizes = {e.path: e.size for e in listed if e.kind == "file"}
     if set(sizes) != set(digests):
         missing, extra = len(set(digests) - set(sizes)), len(set(sizes) - set(digests))
         raise RestoreRefused(
@@ -228,7 +236,7 @@ def plan_restore(project: dict, projects_root: str, store, backend, limits: Limi
 def _checked_zip(store, n: str, rel: str, limits: Limits) -> list[Entry]:
     """The central directory checked, then every entry decompressed once (nothing kept) to
     count its real bytes: a lying size refuses here, before anything is written."""
-    with store.open_read(n, rel) as handle, zipfile.ZipFile(handle) as zipped:
+    with store.open_name(f"{bag_name(n)}/{rel}") as handle, zipfile.ZipFile(handle) as zipped:
         entries = check_entries(zipped.infolist(), limits)
         for entry in entries:
             if not entry.is_dir:
@@ -319,7 +327,7 @@ def _copy(store, plan: RestorePlan, tree: _Tree) -> None:
 def _unpack(store, plan: RestorePlan, tree: _Tree) -> None:
     for rel, target, entries in plan.zips:
         base = tuple(target.split("/"))
-        source = store.open_read(plan.of_project, "data/" + rel)
+        source = store.open_name(f"{bag_name(plan.of_project)}/data/{rel}")
         with source as handle, zipfile.ZipFile(handle) as zipped:
             for entry in entries:
                 if entry.is_dir:
@@ -400,7 +408,7 @@ def restore_project(
     except RestoreRefused as exc:
         rep.failed.append({"project": nr, "reason": f"restore of P{n} refused: {exc}"})
         return
-    except (ArchiveError, OSError, RuntimeError) as exc:
+    except (ArchiveError, StoreError, ValueError, OSError, RuntimeError) as exc:
         line = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         rep.failed.append({"project": nr, "reason": f"restore of P{n}: {line.splitlines()[0]}"})
         return
@@ -421,7 +429,7 @@ def restore_project(
     def run() -> None:
         try:
             do_restore(store, plan)
-        except (ArchiveError, ZipRefused, OSError, RuntimeError) as exc:
+        except (ArchiveError, StoreError, ZipRefused, ValueError, OSError, RuntimeError) as exc:
             line = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise OperationError(f"restore of P{n} into P{nr}: {line}; nothing kept") from None
 

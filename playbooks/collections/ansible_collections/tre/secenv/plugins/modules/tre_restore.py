@@ -46,9 +46,33 @@ options:
     type: path
     required: true
   archive_root:
-    description: Directory the archives are read from, on this host (as for C(tre_archive)).
+    description:
+      - The archive root, as for C(tre_archive) - with O(archive_host) the path the SFTP
+        account sees on the archive host, without it a directory of this host.
     type: path
     required: true
+  archive_host:
+    description:
+      - Address of the archive host (the first host of group C(archive)); the archive is read
+        over SFTP (C(tre_archive_store)). Without it O(archive_root) is local.
+    type: str
+  archive_port:
+    description: SSH port of the archive host.
+    type: int
+    default: 22
+  archive_user:
+    description: The SFTP account on the archive host. Required with O(archive_host).
+    type: str
+  archive_key_file:
+    description: Private key file of that account (root-only). Required with O(archive_host).
+    type: path
+  archive_known_hosts:
+    description: known_hosts file holding the archive host's key (the only one consulted).
+    type: path
+  archive_timeout:
+    description: Seconds to wait for the archive host's SSH connection.
+    type: int
+    default: 15
   quota_backend:
     description: Quota implementation (reads the project's usage for the headroom).
     type: str
@@ -75,6 +99,7 @@ attributes:
 notes:
   - Runs on the file server (group C(fileservers)) after C(tre_storage) made the folder.
     Test hook C(TRE_RESTORE_TEST_HOOK) is for the lab tests only (docs/storage.md).
+  - Needs paramiko on the file server when O(archive_host) is given.
 """
 
 EXAMPLES = r"""
@@ -112,6 +137,7 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_store import open_store
 from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     DESIRED_ONE_OF,
@@ -125,7 +151,6 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_restore_run import 
     Report,
     restore_project,
 )
-from ansible_collections.tre.secenv.plugins.module_utils.tre_restore_source import open_store
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_spec import safe_root
 from ansible_collections.tre.secenv.plugins.module_utils.tre_zip_check import Limits
 
@@ -136,6 +161,12 @@ def run_module() -> None:
             **DESIRED_OPTIONS,
             "projects_root": {"type": "path", "required": True},
             "archive_root": {"type": "path", "required": True},
+            "archive_host": {"type": "str"},
+            "archive_port": {"type": "int", "default": 22},
+            "archive_user": {"type": "str"},
+            "archive_key_file": {"type": "path"},
+            "archive_known_hosts": {"type": "path"},
+            "archive_timeout": {"type": "int", "default": 15},
             "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
             "max_zip_entries": {"type": "int", "default": 10000},
             "max_zip_bytes": {"type": "int", "default": 10**12},
@@ -143,6 +174,7 @@ def run_module() -> None:
         },
         mutually_exclusive=DESIRED_ONE_OF,
         required_one_of=DESIRED_ONE_OF,
+        required_by={"archive_host": ("archive_user", "archive_key_file", "archive_known_hosts")},
         supports_check_mode=True,
     )
     params = module.params
@@ -169,11 +201,17 @@ def run_module() -> None:
         module.exit_json(**result)
     try:
         projects_root = safe_root(params["projects_root"], "projects_root")
-        store = open_store(
-            dict(params, archive_root=safe_root(params["archive_root"], "archive_root"))
-        )
+        if not params["archive_host"]:
+            params["archive_root"] = safe_root(params["archive_root"], "archive_root")
+        elif not params["archive_root"].startswith("/") or "/../" in params["archive_root"] + "/":
+            raise ValueError("archive_root must be an absolute path without '..'")
     except ValueError as exc:
         module.fail_json(msg=str(exc), **result)
+    try:
+        store = open_store(params)  # read only: the archive root is tre_archive's to fix
+    except Exception as exc:  # connection, host key, account: one line, never a traceback
+        line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        module.fail_json(msg=f"archive store: {line}", **result)
     backend = get_backend(params["quota_backend"], lambda argv: module.run_command(argv))
     limits = Limits(params["max_zip_entries"], params["max_zip_bytes"])
     journal = Journal(None if module.check_mode else params["journal"])
@@ -184,6 +222,7 @@ def run_module() -> None:
             )
     finally:
         journal.close()
+        store.close()
     for warning in rep.warnings:
         module.warn(warning)
     result["changed"] = bool(rep.changes)
