@@ -133,6 +133,7 @@ def test_a_zip_bomb_past_the_quota_refuses_before_writing(tmp_path: Path) -> Non
     rep = _restore(tmp_path, store, _entry(sha, quota=100 << 20), used=50 << 20)
     (failed,) = rep.failed
     assert f"P{NEW} has {50 << 20} bytes of its quota free" in failed["reason"]
+    assert f"zip archive/bom.zip of P{OLD} unpacks to {64 << 20} bytes" in failed["reason"]
     assert _everything(tmp_path) == before
     assert not _restore(tmp_path, store, _entry(sha, quota=100 << 20)).failed  # it fits empty
 

@@ -225,10 +225,16 @@ def plan_restore(project: dict, projects_root: str, store, backend, limits: Limi
     total = sum(size for _, size, _ in files) + sum(declared_bytes(e) for _, _, e in zips)
     free = int(project["storage"]["quota_bytes"]) - _usage(backend, projects_root, folder)
     if total > free:
+        largest = max(zips, key=lambda z: declared_bytes(z[2]), default=None)
+        unzip = (
+            f"; zip {largest[0]} of P{n} unpacks to {declared_bytes(largest[2])} bytes"
+            if largest
+            else ""
+        )
         raise RestoreRefused(
             f"restoring P{n} writes {total} bytes ({len(files)} files,"
-            f" {sum(len(e) for *_, e in zips)} zip entries); P{nr} has {max(free, 0)} bytes of"
-            " its quota free"
+            f" {sum(len(e) for *_, e in zips)} zip entries{unzip}); P{nr} has {max(free, 0)}"
+            " bytes of its quota free"
         )
     return RestorePlan(nr, n, folder, files, zips, sha, total)
 
