@@ -172,3 +172,20 @@ def test_a_staging_folder_that_is_a_link_is_removed_not_followed(tmp_path: Path)
     (tmp_path / "projects" / f"P{NEW}" / f".restoring-P{OLD}").symlink_to(outside)
     assert not _restore(tmp_path, store, _entry(sha)).failed
     assert list(outside.iterdir()) == []
+
+
+def test_the_desired_restore_part_is_validated() -> None:
+    from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import validate
+
+    def problems(restore) -> list[str]:
+        return validate({"projects": [{"project": NEW, "restore": restore}]})
+
+    assert problems({"from_project": OLD, "manifest_sha256": "a" * 64}) == []
+    assert problems({"from_project": NEW, "manifest_sha256": "a" * 64}) == [
+        f"project {NEW}: bad restore from_project '{NEW}'"
+    ]
+    assert problems({"from_project": "../1", "manifest_sha256": "a" * 64})
+    assert problems({"from_project": OLD, "manifest_sha256": None}) == [
+        f"project {NEW}: restore of P{OLD} has no recorded manifest SHA-256"
+    ]
+    assert problems("P7310") == [f"project {NEW}: restore is not a mapping"]
