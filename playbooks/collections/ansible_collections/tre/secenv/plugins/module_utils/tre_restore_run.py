@@ -167,6 +167,16 @@ def _usage(backend, projects_root: str, folder: str) -> int:
     return (backend.read_all(projects_root).get(folder) or (0, None))[0]
 
 
+def _leftover_bytes(stage: str) -> int:
+    """The bytes of a killed run's staging folder (counted in the usage, deleted first)."""
+    total = 0
+    for top, _dirs, files in os.walk(stage):  # os.walk never follows a link to a directory
+        for name in files:
+            st = os.lstat(os.path.join(top, name))
+            total += st.st_size if stat.S_ISREG(st.st_mode) else 0
+    return total
+
+
 def plan_restore(project: dict, projects_root: str, store, backend, limits: Limits):
     """The restore to do, None when it is done; ``RestoreRefused`` with the reason."""
     nr = str(project["project"])
@@ -224,6 +234,7 @@ def plan_restore(project: dict, projects_root: str, store, backend, limits: Limi
         zips.append((rel, target, entries))
     total = sum(size for _, size, _ in files) + sum(declared_bytes(e) for _, _, e in zips)
     free = int(project["storage"]["quota_bytes"]) - _usage(backend, projects_root, folder)
+    free += _leftover_bytes(os.path.join(folder, f".restoring-P{n}"))  # deleted before writing
     if total > free:
         largest = max(zips, key=lambda z: declared_bytes(z[2]), default=None)
         unzip = (
