@@ -193,6 +193,10 @@ def _extravars(desired: dict[str, Any], force: bool, journal: Path | None) -> di
     extravars: dict[str, Any] = {"tre_desired_b64": encode_desired(desired), "tre_force": force}
     # site.yml skips the OSSC hand-off without projects that use it (2.9 MB for nothing)
     extravars["tre_ossc_projects"] = sum(1 for p in desired.get("projects", []) if p.get("ossc"))
+    # and the restore play without a reopened project to restore (issue 12)
+    extravars["tre_restore_projects"] = sum(
+        1 for p in desired.get("projects", []) if p.get("restore")
+    )
     if journal is not None:
         extravars["tre_journal_dir"] = str(journal)
     return extravars
