@@ -14,7 +14,7 @@ from provisioning.lifecycle import Life
 from provisioning.naming import HEAVY_DESKTOP_GROUP, seat_group
 from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
-from provisioning.reopening import links, with_links
+from provisioning.reopening import links, shown_day, with_links
 from provisioning.state import StateStore
 
 from .options import json_option, policy_option, state_url_option, today_option
@@ -178,7 +178,8 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
         last = store.last_revision(number)
         day = date.fromisoformat(summary["status_on"])
         summary = _with_phase(summary, last["contract"] if last else None, day, archive)
-        summary = with_links(summary, links(store.applied_contracts()).get(number), day)
+        link = links(store.applied_contracts()).get(number)
+        summary = with_links(summary, link, shown_day(store, link, day))
     seats = _seats(store, load_policy(policy_path), number)
     if as_json:
         out = {

@@ -202,3 +202,15 @@ def with_links(row: dict[str, Any], link: Mapping[str, Any] | None, day: date) -
             status_until=None,
         )
     return row
+
+
+def shown_day(store: Any, link: Mapping[str, Any] | None, day: date) -> date:
+    """The day ``tre project show N`` judges N's status on: N's last apply's ``--today``, or
+    a later one of a project that reopened it (an archived project is applied no more, so its
+    own day would never reach the reopen)."""
+    days = [day]
+    for r in (link or {}).get("reopened_as", []):
+        row = store.project(r["project"])
+        if row and row.get("status_on"):
+            days.append(date.fromisoformat(row["status_on"]))
+    return max(days)

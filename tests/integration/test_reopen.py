@@ -129,21 +129,29 @@ def test_reopen_restores_the_archive_byte_for_byte_after_a_kill(flow):
     assert got.returncode == 0 and got.stdout.split()[0] == kept["OtherData/data.bin"]
     assert subprocess.run([*as_other, "cat", target], capture_output=True).returncode != 0
 
-    again = tre_json("apply", str(path), "--today", REOPEN_DAY, "--yes", env=env)
-    assert again["changes"] == []  # idempotent: restored once
+    same = tre_json("apply", str(path), "--today", REOPEN_DAY, "--yes", env=env)
+    assert same["changes"] == []  # idempotent: restored once
+    started = tre_json("apply", str(path), "--today", "2027-03-01", "--yes", env=env)
+    assert [c for c in started["changes"] if c["op"] == "restore"] == []  # also later
     show = tre_json("project", "show", NEW, env=env)
     restores = [e for e in show["ledger"] if e["op"] == "restore"]
     assert len(restores) == 1 and restores[0]["name"] == f"P{OLD}"
     assert restores[0]["detail"]["after"]["files"] == 4
     assert show["project"]["reopens"] == OLD
     old = tre_json("project", "show", OLD, env=env)["project"]
-    assert old["reopened_as"] == [NEW] and old["status"] == "archived"  # 8301 not started
+    assert (old["reopened_as"], old["status_since"]) == ([NEW], "2027-03-01")
+    assert old["status"] == f"reopened as {NEW}"  # 8301 applied on its start
     listed = {r["project"]: r for r in tre_json("project", "list", "--today", "2027-03-01",
                                                 "--json", env=env)}  # fmt: skip
     assert listed[OLD]["status"] == f"reopened as {NEW}"
     assert listed[OLD]["status_since"] == "2027-03-01"
+    listed = {r["project"]: r for r in tre_json("project", "list", "--today", "2027-02-28",
+                                                "--json", env=env)}  # fmt: skip
+    assert listed[OLD]["status"] == "archived"  # before 8301's start
     text = tre("project", "show", OLD, env=env).stdout
-    assert f"reopened as {NEW}" in text
+    assert f"status      reopened as {NEW} since 2027-03-01" in text
+    assert f"reopened as {NEW}\n" in text
+    assert f"reopens     {OLD}" in tre("project", "show", NEW, env=env).stdout
     assert (Path(v["tre_archive_root"]) / f"P{OLD}" / "manifest-sha256.txt").is_file()  # stays
 
 

@@ -134,3 +134,16 @@ def test_links_both_ways_and_the_status_from_the_reopen_start() -> None:
     assert (on["status"], on["status_since"]) == ("reopened as 7313", "2027-07-01")
     m = with_links({"project": "7313", "status": "active"}, found["7313"], date(2027, 7, 1))
     assert (m["status"], m["reopens"]) == ("active", "7310")
+
+
+def test_show_judges_an_archived_project_on_its_reopeners_last_day() -> None:
+    from provisioning.reopening import shown_day
+
+    class Rows:
+        def project(self, number):
+            return {"status_on": "2027-03-01"} if number == "7313" else None
+
+    link = {"reopened_as": [{"project": "7313", "start": "2027-03-01"}]}
+    assert shown_day(Rows(), link, date(2027, 2, 1)) == date(2027, 3, 1)
+    assert shown_day(Rows(), None, date(2027, 2, 1)) == date(2027, 2, 1)
+    assert shown_day(Rows(), link, date(2027, 5, 1)) == date(2027, 5, 1)
