@@ -1,12 +1,13 @@
 """Reopen from the archive, against the lab (issue 12, projects 8300-8309).
 
-One flow shared by the tests (module fixture, economical): 8300 and 8305 run, end and are
-archived in the same applies (8305 with a zip-slip zip in its archive/). Then:
+One flow shared by the tests (module fixture, economical): 8300, 8303 and 8305 run, end and
+are archived in the same applies (8305 with a zip-slip zip in its archive/). Then:
 
 - 8301 ``reopens: 8300``: `tre plan` lists the restore; the first apply is killed (-9) in the
   middle of the restore (files written, not renamed into place); the next apply finishes it;
   the files are back byte for byte, the zip unpacked, readable by the project's groups only;
   the ledger has one restore; a third apply changes nothing; links both ways;
+- 8304 ``reopens: 8303``: killed after the rename, before the journal's done: recorded once;
 - 8306 ``reopens: 8305``: refused with one line naming the project, the zip and the reason;
   the plan refuses it, so the apply writes nothing at all;
 - refused before any run: a never-archived project, a running one, a second reopen of 8300
@@ -42,6 +43,7 @@ from tests.modules import zip_makers as zm
 pytestmark = pytest.mark.lab
 
 OLD, NEW, EVIL_OLD, EVIL_NEW, OTHER = "8300", "8301", "8305", "8306", "8302"
+LATE_OLD, LATE_NEW = "8303", "8304"  # killed after the rename, before the journal's done
 REOPEN_DAY = "2027-02-15"  # 8300 ended 2027-01-31, archived 2027-02-01; 8301 starts 03-01
 
 
@@ -56,8 +58,8 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _kill_in_restore(path: Path, env: dict[str, str], marker: Path) -> None:
-    hooked = {**os.environ, **env, "TRE_RESTORE_TEST_HOOK": f"pause:copied:{marker}"}
+def _kill_in_restore(path: Path, env: dict[str, str], marker: Path, point: str = "copied") -> None:
+    hooked = {**os.environ, **env, "TRE_RESTORE_TEST_HOOK": f"pause:{point}:{marker}"}
     tre_bin = str(Path(sys.executable).parent / "tre")
     proc = subprocess.Popen(
         [tre_bin, "apply", str(path), "--today", REOPEN_DAY, "--yes"],
@@ -81,19 +83,20 @@ def _kill_in_restore(path: Path, env: dict[str, str], marker: Path) -> None:
 def flow(lab_inventory, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("reopen")
     v = lab_vars()
-    for p in (OLD, NEW, EVIL_OLD, EVIL_NEW, OTHER):
+    for p in (OLD, NEW, EVIL_OLD, EVIL_NEW, OTHER, LATE_OLD, LATE_NEW):
         clean_project(v, p)
         stage = Path(v["tre_projects_root"]) / f"P{p}"
         shutil.rmtree(stage, ignore_errors=True)
     env = {"TRE_STATE": f"sqlite:///{tmp}/state.db", "TRE_HOME": str(tmp / "home")}
     olds = [
         write_contract(tmp / f"{p}.yaml", example_contract("9001-small.yaml", p))
-        for p in (OLD, EVIL_OLD)
+        for p in (OLD, EVIL_OLD, LATE_OLD)
     ]
     tre("apply", *map(str, olds), "--today", ACTIVE, "--yes", env=env)
     kept = put_files(v, OLD)
     evil = folder(v, EVIL_OLD) / "archive" / "uitvoer.zip"
     evil.write_bytes(zm.zip_slip())
+    (folder(v, LATE_OLD) / "OtherData" / "late.csv").write_text("a,b\n1,2\n")
     tre("apply", *map(str, olds), "--today", ENDED, "--yes", env=env)
     assert not folder(v, OLD).exists() and not folder(v, EVIL_OLD).exists()  # archived
     return {"v": v, "env": env, "tmp": tmp, "kept": kept}
@@ -153,6 +156,24 @@ def test_reopen_restores_the_archive_byte_for_byte_after_a_kill(flow):
     assert f"reopened as {NEW}\n" in text
     assert f"reopens     {OLD}" in tre("project", "show", NEW, env=env).stdout
     assert (Path(v["tre_archive_root"]) / f"P{OLD}" / "manifest-sha256.txt").is_file()  # stays
+
+
+def test_kill_9_after_the_rename_records_the_restore_once(flow):
+    """Killed with ``restored/`` in place but the journal's done not written: the next apply
+    finds the restore complete (its marker), changes nothing and records the killed run's
+    restore once (``recovered``)."""
+    v, env, tmp = flow["v"], flow["env"], flow["tmp"]
+    path = _reopening(tmp, LATE_NEW, LATE_OLD)
+    _kill_in_restore(path, env, tmp / "renamed", point="renamed")
+    late = folder(v, LATE_NEW) / "restored" / "OtherData" / "late.csv"
+    assert late.read_text() == "a,b\n1,2\n"
+    repair = tre_json("apply", str(path), "--today", REOPEN_DAY, "--yes", env=env)
+    assert [c for c in repair["changes"] if c["op"] == "restore"] == []
+    restores = [e for e in tre_json("project", "show", LATE_NEW, env=env)["ledger"]
+                if e["op"] == "restore"]  # fmt: skip
+    assert len(restores) == 1 and restores[0]["detail"].get("recovered") is True
+    again = tre_json("apply", str(path), "--today", REOPEN_DAY, "--yes", env=env)
+    assert again["changes"] == []
 
 
 def test_a_zip_slip_in_the_archive_refuses_the_restore_writing_nothing(flow):

@@ -62,7 +62,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_zip_check import (
 MARKER = ".tre-restore"
 TARGET = "restored"
 CHUNK = 4 << 20
-TEST_HOOK = "TRE_RESTORE_TEST_HOOK"  # pause:<point>:<file> (lab tests only): copied
+TEST_HOOK = "TRE_RESTORE_TEST_HOOK"  # pause:<point>:<file> (lab tests only): copied, renamed
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -405,6 +405,7 @@ def do_restore(store, plan: RestorePlan) -> None:
             os.close(stage_fd)
         _rename_noreplace(folder_fd, stage, TARGET)
         os.fsync(folder_fd)
+        _hook("renamed")
     except BaseException:
         with contextlib.suppress(OSError):
             _discard(folder_fd, stage)
