@@ -53,6 +53,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_walk import
     open_project,
     walk,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_confirmed import allowed, refusal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import (
     STOP,
     OperationError,
@@ -163,11 +164,14 @@ def archive_project(
     journal,
     check: bool,
     rep: Report,
+    confirmed: set | None = None,
 ) -> None:
     """Plan (check mode) or do the archive, verification and removal of one ended project.
 
     ``store`` gives the archive store (opened on first use: a run without live data to
-    archive never connects to the archive host)."""
+    archive never connects to the archive host). ``confirmed``: the irreversible steps of
+    the plan the operator confirmed (``tre_confirmed``); a removal not in it is left alone
+    with a warning (a refused subvolume keeps the workspaces too)."""
     nr = str(project["project"])
     label = f"P{nr}"
     try:
@@ -264,6 +268,11 @@ def archive_project(
             "manifest_sha256": expected["manifest_sha256"],
             "nested_subvolumes": _nested(backend, path),
         }
+        if not check and not allowed(change, confirmed):
+            rep.warnings.append(refusal(change))
+            if kind == "subvolume":
+                return  # the workspaces stay until the subvolume is gone
+            continue
         removal = Step([change], [_op(backend.delete_unit, path)], path)
         if not _run([removal], journal, check, rep, nr):
             return  # the workspaces stay until the subvolume is gone

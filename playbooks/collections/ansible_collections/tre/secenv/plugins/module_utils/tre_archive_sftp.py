@@ -44,9 +44,13 @@ try:
         CMD_OPENDIR,
         CMD_READ,
         CMD_READDIR,
-        int64,
     )
     from paramiko.sftp_attr import SFTPAttributes
+
+    try:
+        from paramiko.sftp import int64
+    except ImportError:  # paramiko 2 (Debian 12's python3-paramiko)
+        from paramiko.py3compat import long as int64
 except ImportError:  # pragma: no cover - reported by the module
     paramiko = None
 

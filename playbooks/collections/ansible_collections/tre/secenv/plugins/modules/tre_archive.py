@@ -86,6 +86,13 @@ options:
     description: Seconds to wait for the archive host's SSH connection.
     type: int
     default: 15
+  confirmed_b64:
+    description:
+      - The irreversible steps of the plan the operator confirmed (base64 of a JSON list of
+        C({project, op, kind, name}); C(tre apply) passes C(tre_confirmed_b64)). A removal of
+        a subvolume or workspace not in it is left alone with a warning (docs/safety.md).
+        Omitted, nothing is filtered.
+    type: str
   quota_backend:
     description: Quota implementation (deletes the subvolumes and their qgroups).
     type: str
@@ -170,6 +177,12 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_store impor
     open_store,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
+from ansible_collections.tre.secenv.plugins.module_utils.tre_confirmed import (
+    CONFIRMED_OPTION,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_confirmed import (
+    decode as decode_confirmed,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     DESIRED_ONE_OF,
     DESIRED_OPTIONS,
@@ -185,6 +198,7 @@ def run_module() -> None:
     module = AnsibleModule(
         argument_spec={
             **DESIRED_OPTIONS,
+            **CONFIRMED_OPTION,
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
             "archive_root": {"type": "path", "required": True},
@@ -230,6 +244,7 @@ def run_module() -> None:
             params["archive_root"] = safe_root(params["archive_root"], "archive_root")
         elif not params["archive_root"].startswith("/") or "/../" in params["archive_root"] + "/":
             raise ValueError("archive_root must be an absolute path without '..'")
+        confirmed = decode_confirmed(params["confirmed_b64"])
     except ValueError as exc:
         module.fail_json(msg=str(exc), **result)
     backend = get_backend(params["quota_backend"], lambda argv: module.run_command(argv))
@@ -258,7 +273,7 @@ def run_module() -> None:
         for project in ended:
             archive_project(
                 project, str(desired.get("today") or ""), roots, store, backend, journal,
-                module.check_mode, rep,
+                module.check_mode, rep, confirmed,
             )  # fmt: skip
     finally:
         journal.close()
