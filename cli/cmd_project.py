@@ -14,6 +14,7 @@ from provisioning.lifecycle import Life
 from provisioning.naming import HEAVY_DESKTOP_GROUP, seat_group
 from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
+from provisioning.reopening import links, shown_day, with_links
 from provisioning.state import StateStore
 
 from .options import json_option, policy_option, state_url_option, today_option
@@ -85,8 +86,13 @@ def list_projects(state_url: str, today: date, as_json: bool) -> None:
     store = StateStore(state_url)
     applied = store.applied_contracts()
     archives = {a["project"]: a for a in store.archives()}
+    reopen = links(applied)  # issue 12: reopened as / reopens, both ways
     rows = [
-        _with_phase(r, applied.get(r["project"]), today, archives.get(r["project"]))
+        with_links(
+            _with_phase(r, applied.get(r["project"]), today, archives.get(r["project"])),
+            reopen.get(r["project"]),
+            today,
+        )
         for r in store.projects()
     ]
     partial = store.partial_projects()  # a first apply failed half-way: changes, no revision
@@ -172,6 +178,8 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
         last = store.last_revision(number)
         day = date.fromisoformat(summary["status_on"])
         summary = _with_phase(summary, last["contract"] if last else None, day, archive)
+        link = links(store.applied_contracts()).get(number)
+        summary = with_links(summary, link, shown_day(store, link, day))
     seats = _seats(store, load_policy(policy_path), number)
     if as_json:
         out = {
@@ -200,6 +208,10 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
             f" {archive['archived_on']}; verified {archive['verified_at'] or 'never'}"
             f" ({archive['verify_result'] or '-'})"
         )
+    if summary.get("reopens"):
+        click.echo(f"  reopens     {summary['reopens']} (its archive restored into restored/)")
+    if summary.get("reopened_as"):
+        click.echo(f"  reopened as {', '.join(summary['reopened_as'])}")
     for seat in seats:
         click.echo(f"  seats       {seat['group']}: {seat['held']} held by this project")
         if seat["holders"] > seat["seats"]:

@@ -36,6 +36,8 @@ def revision_of(contract: Contract) -> str:
         data.pop("suspensions", None)  # contracts without suspensions keep their old hash
     if not data.get("heavy_desktop"):
         data.pop("heavy_desktop", None)  # so do contracts without heavy desktop
+    if data.get("reopens") is None:
+        data.pop("reopens", None)  # and contracts that reopen nothing (issue 12)
     for person in data["researchers"] + data["observers"]:
         if person.get("language") == "nl":
             del person["language"]  # the default: the hash of an older contract stays

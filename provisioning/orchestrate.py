@@ -27,6 +27,7 @@ from .inventory import load_inventory
 from .lifecycle import status_on
 from .policy_model import Policy
 from .process import wait_for_run
+from .reopening import add_restores, reopen_problems
 from .retention import due_on
 from .revisions import RevisionProblem, check_revision, retention_change
 from .runner import RunResult, TaskResult, journal_entries, new_run_id, run_site
@@ -118,14 +119,18 @@ def prepare(
         problems += retention_change(c, last["contract"] if last else None, done)
         if last:
             grants[c.project] = [s["name"] for s in last["contract"].get("file_subjects", [])]
-    for k in token_conflicts(contracts, store.applied_contracts()):  # one token, one person
+    applied = store.applied_contracts()
+    for k in token_conflicts(contracts, applied):  # one token, one person
         problems.append(RevisionProblem(k.given.project, "token-person", k.message()))
+    archives = {a["project"]: a for a in store.archives()}
+    problems += reopen_problems(contracts, applied, archives, today)  # issue 12
     forced = tuple(p for p in problems if force and p.forceable)
     problems = [p for p in problems if p not in forced]
     if problems:
         raise RevisionError(problems)
     desired = build_desired_state(contracts, policy, today, store.identities(), grants)
-    mark_purged(desired, {a["project"] for a in store.archives() if a["status"] == "purged"})
+    mark_purged(desired, {p for p, a in archives.items() if a["status"] == "purged"})
+    add_restores(desired, contracts, store)  # the archive of a reopened project (issue 12)
     return Prepared(contracts, desired, today, forced)
 
 

@@ -75,6 +75,7 @@ def _build(d: parse.Draft, source: str) -> Contract:
         ossc=Ossc(ossc.researchers, ossc.start, ossc.end) if ossc else None,
         suspensions=tuple(sorted((s for s in d.suspensions if s), key=lambda s: s.start)),
         heavy_desktop=tuple(h for h in d.heavy_desktop if h),
+        reopens=d.reopens,
         source=source,
     )
 

@@ -113,6 +113,8 @@ class Contract:
     ossc: Ossc | None = None
     suspensions: tuple[Suspension, ...] = ()
     heavy_desktop: tuple[HeavyDesktop, ...] = ()
+    #: The ended project this new contract reopens from its archive (issue 12), or None.
+    reopens: str | None = None
     #: Where it was read from (a path), for messages only.
     source: str = field(default="", compare=False)
 

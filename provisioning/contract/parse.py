@@ -33,6 +33,7 @@ from .model import (
     SoftwareSeat,
     Suspension,
 )
+from .reopens import reopens_key
 
 TOP_REQUIRED = (
     "project",
@@ -53,6 +54,7 @@ TOP_OPTIONAL = (
     "ossc",
     "suspensions",
     "heavy_desktop",
+    "reopens",
 )
 PERSON_REQUIRED = ("id", "name", "email", "employer")
 PERSON_OPTIONAL = (
@@ -90,6 +92,7 @@ class Draft:
     ossc: Ossc | None = None
     suspensions: list[Suspension | None] = field(default_factory=list)
     heavy_desktop: list[HeavyDesktop | None] = field(default_factory=list)
+    reopens: str | None = None  # issue 12: the ended project this new one reopens
     #: Which optional keys were given explicitly (``from``/``until`` defaults are filled in).
     given: set[str] = field(default_factory=set)
 
@@ -142,6 +145,8 @@ def parse(doc: Any, policy: Policy, c: Checker) -> Draft:
         d.suspensions = _suspensions(top["suspensions"], d, c)
     if top.get("heavy_desktop") is not None:
         d.heavy_desktop = _heavy_desktop(top["heavy_desktop"], d, c)
+    if top.get("reopens") is not None:
+        d.reopens = reopens_key(top["reopens"], d.project, c)
     return d
 
 

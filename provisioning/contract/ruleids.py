@@ -99,4 +99,7 @@ RULES: dict[str, str] = {
     "heavy-desktop-researcher": "the reservation names one of the project's researchers",
     "heavy-desktop-period": "the reservation lies inside the researcher's period on the project",
     "heavy-desktop-overlap": "one researcher's reservations do not overlap",
+    # Reopen from the archive (heropenen; the rules against the state store are checked
+    # before each run: provisioning/reopening.py)
+    "reopens-self": "a contract does not reopen its own project number",
 }
