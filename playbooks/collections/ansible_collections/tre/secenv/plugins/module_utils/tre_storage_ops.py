@@ -71,8 +71,8 @@ def _write_acls_full(op: tuple, backend) -> None:
 
 def _apply_op(op: tuple, backend) -> None:
     name, path = op[0], op[1]
-    if name == "subvol":
-        backend.create_subvolume(path)
+    if name == "subvol":  # ("subvol", path, owner uid): XFS derives a workspace's projid
+        backend.create_subvolume(path, *op[2:3])
     elif name == "limit":
         backend.set_limit(path, op[2])
     elif name == "mkdir":

@@ -59,7 +59,7 @@ options:
   quota_backend:
     description: Quota implementation (deletes the subvolumes and their qgroups).
     type: str
-    choices: [btrfs]
+    choices: [btrfs, xfs]
     default: btrfs
   journal:
     description:
@@ -121,7 +121,6 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_run import 
     Roots,
     archive_project,
 )
-from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     DESIRED_ONE_OF,
     DESIRED_OPTIONS,
@@ -130,6 +129,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     validate,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_spec import safe_root
 
 
@@ -140,7 +140,7 @@ def run_module() -> None:
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
             "archive_root": {"type": "path", "required": True},
-            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
+            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
             "journal": {"type": "path"},
         },
         mutually_exclusive=DESIRED_ONE_OF,

@@ -35,7 +35,7 @@ options:
   quota_backend:
     description: Quota implementation.
     type: str
-    choices: [btrfs]
+    choices: [btrfs, xfs]
     default: btrfs
   projects:
     description:
@@ -94,7 +94,7 @@ stats:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_map import (
     PROJECT_NUMBER,
     missing_projects,
@@ -117,7 +117,7 @@ def run_module() -> None:
         argument_spec={
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
-            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
+            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
             "projects": {"type": "list", "elements": "str"},
         },
         supports_check_mode=True,

@@ -83,7 +83,7 @@ options:
   quota_backend:
     description: Quota implementation.
     type: str
-    choices: [btrfs]
+    choices: [btrfs, xfs]
     default: btrfs
   force:
     description: Allow lowering a limit to or below the current usage.
@@ -152,7 +152,6 @@ stats:
 import dataclasses
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     DESIRED_ONE_OF,
     DESIRED_OPTIONS,
@@ -161,6 +160,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import ISOLATE, execute
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_catalog import reader_groups
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_ops import plan_steps
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_plan import (
@@ -265,7 +265,7 @@ def run_module() -> None:
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
             "catalog_root": {"type": "path", "required": True},
-            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
+            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
             "force": {"type": "bool", "default": False},
             "id_min": {"type": "int", "default": 200000},
             "journal": {"type": "path"},
