@@ -21,6 +21,7 @@ The parsers of ``btrfs qgroup show -pcre --raw``, ``btrfs subvolume list`` and
 from __future__ import annotations
 
 import bisect
+import errno
 import os
 import re
 from collections.abc import Callable
@@ -223,6 +224,7 @@ class BtrfsQuota:
     """btrfs: a quota unit is a subvolume, its limit the qgroup's max referenced size."""
 
     name = "btrfs"
+    full_errnos = (errno.EDQUOT,)  # what a write past a limit fails with
 
     def __init__(self, run: Runner, btrfs: str = "btrfs") -> None:
         self._run = run

@@ -25,6 +25,7 @@ The parser of the report and the projid rules are pure functions.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -50,6 +51,11 @@ _PROJECT_DIR = re.compile(r"^P([1-9][0-9]{0,7})\Z")
 #: ``#<projid> <used> <soft> <hard> <warn/grace> ...`` (1 KiB blocks with -b, ids with -n)
 _REPORT_LINE = re.compile(r"^#(\d+)\s+(\d+)\s+(\d+)\s+(\d+)(?:\s|$)")
 KIB = 1024
+#: mount options (as the kernel shows them) under which project limits are enforced
+ENFORCED = frozenset({"prjquota", "pquota"})
+#: what a write past a project limit fails with: XFS reports ENOSPC for project quotas
+#: ("No space left on device"), EDQUOT only for user and group quotas
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
 def parse_report(text: str) -> dict[int, tuple[int, int | None]]:
@@ -62,6 +68,19 @@ def parse_report(text: str) -> dict[int, tuple[int, int | None]]:
             hard = int(match.group(4)) * KIB
             result[int(match.group(1))] = (int(match.group(2)) * KIB, hard or None)
     return result
+
+
+def super_options(mountinfo: str, mountpoint: str) -> set[str]:
+    """The super-block options (after the source, e.g. ``rw,attr2,...,prjquota``) of the
+    file system mounted at ``mountpoint`` (the last mount there wins)."""
+    found: set[str] = set()
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if len(fields) > 4 and fields[4] == mountpoint and "-" in fields[5:]:
+            at = fields.index("-", 5)
+            if len(fields) > at + 3:
+                found = set(fields[at + 3].split(","))
+    return found
 
 
 def projid_for(path: str, owner_uid: int) -> int:
@@ -91,6 +110,7 @@ class XfsQuota:
     block hard limit."""
 
     name = "xfs"
+    full_errnos = FULL_ERRNOS
 
     def __init__(self, run: Runner, xfs_quota: str = "xfs_quota") -> None:
         self._run = run
@@ -111,10 +131,15 @@ class XfsQuota:
     def _mountpoint(self, root: str) -> str:
         mountpoint = find_mountpoint(root)
         with open("/proc/self/mountinfo", encoding="utf-8") as handle:
-            _mount_root, fstype = parse_mountinfo(handle.read(), mountpoint) or ("/", "")
+            mountinfo = handle.read()
+        _mount_root, fstype = parse_mountinfo(mountinfo, mountpoint) or ("/", "")
         if fstype != "xfs":
             raise QuotaError(
                 f"{root} is on {fstype or 'an unknown'} file system at {mountpoint}, not xfs"
+            )
+        if not super_options(mountinfo, mountpoint) & ENFORCED:
+            raise QuotaError(
+                f"{mountpoint} is not mounted with prjquota: project quotas not enforced"
             )
         return mountpoint
 
