@@ -10,7 +10,7 @@ guest reaches nothing but the forwards) with SSH on a free ``127.0.0.1`` port
 (``hostfwd``), then opens an SSH reverse tunnel per ``--forward`` so the guest reaches the
 lab's loopback services at the same address (``127.0.10.1:636`` in the guest is the lab DC).
 KVM is used when a probe boot under KVM reaches the kernel's panic on a missing root within
-10 s, otherwise TCG (the default here: KVM guests hang on this machine). ``TRE_VM_ACCEL=tcg``
+6 s, otherwise TCG (the default here: KVM guests hang on this machine). ``TRE_VM_ACCEL=tcg``
 or ``kvm`` skips the probe. Prints the instance as JSON.
 
 ``stop`` ends the tunnel and QEMU (by the pids recorded in the state folder, each checked
@@ -38,7 +38,7 @@ SSH_OPTS = [
     "-o", "BatchMode=yes",
     "-o", "ConnectTimeout=5",
 ]  # fmt: skip
-PROBE_SECONDS = 10  # a working KVM guest panics on the missing root in 1-2 s
+PROBE_SECONDS = 6  # a working KVM guest panics on the missing root in 1-2 s
 BOOT_TIMEOUT = int(os.environ.get("TRE_VM_BOOT_TIMEOUT", "420"))
 
 
