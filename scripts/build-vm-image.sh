@@ -52,10 +52,12 @@ fi
 
 mkdir -p "$CACHE"
 work="$(mktemp -d "$CACHE/.build.XXXXXX")"
-rootfs="$work/rootfs"
+# the root file system is made outside the checkout (debootstrap mounts /proc in it: tools
+# walking the repository must never meet it)
+rootfs="$(mktemp -d /var/tmp/tre-vm-rootfs.XXXXXX)"
 cleanup() {
     for m in dev/pts dev proc sys; do umount "$rootfs/$m" 2>/dev/null || true; done
-    rm -rf --one-file-system "$work"
+    rm -rf --one-file-system "$rootfs" "$work"
 }
 trap cleanup EXIT
 
