@@ -14,7 +14,8 @@ description:
     quota limit. Never changes anything (C(changed) is always false).
   - One read of the quota accounting per file system (btrfs - one
     C(btrfs qgroup show -pcre --raw --sync); a btrfs-progs without the Path column needs one
-    C(btrfs subvolume list) more), whatever the number of projects.
+    C(btrfs subvolume list) more; xfs - one C(xfs_quota -x -c 'report -p -b -n -N')), whatever
+    the number of projects.
   - The usage of a unit includes the subvolumes nested below it (their data counts against
     the unit; where a level-1 qgroup C(1/<id>) holds them, its referenced bytes).
   - When btrfs reports its accounting as not to be trusted (C(qgroup data inconsistent,

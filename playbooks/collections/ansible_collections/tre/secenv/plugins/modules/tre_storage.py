@@ -42,6 +42,11 @@ description:
     (ENOSPC/E2BIG) is reported as such, not as a full disk.
   - An ACL write on a subvolume at its limit (EDQUOT) raises the limit for that write only and
     restores it; a limit left raised by a killed run is restored by the next run.
+  - With O(quota_backend=xfs) a "subvolume" is a directory with an XFS project id (C(P<nr>) gets
+    projid <nr>, a workspace 2^31 + its uid; set with C(xfs_quota project -s)), its limit the
+    project's block hard limit, the actual state read with one C(xfs_quota report -p) per file
+    system (the file system mounted with C(prjquota)); nothing can be nested; a full unit
+    answers ENOSPC. See docs/storage.md, "Choosing the quota backend".
 version_added: "0.1.0"
 author: tre
 options:
