@@ -55,16 +55,19 @@ def used_bytes(fs, fs_vars) -> dict[int, int]:
 def test_units_have_their_projid_and_limit(fs, fs_vars):
     root, home = fs_vars["tre_projects_root"], fs_vars["tre_workspaces_root"]
     limits = {projid: limit for projid, (_used, limit) in quota_report(fs, fs_vars).items()}
-    folder = f"{root}/P{NR}"
-    assert fs.check_output("xfs_io -c lsproj %s", folder) == f"projid = {NR}"
+    # one command: each unit's projid and flags (xfs_io), each account's uid (sssd)
+    script = f"xfs_io -c lsproj {root}/P{NR}; " + "".join(
+        f"id -u {sam}; xfs_io -c lsproj -c 'lsattr -v' {home}/{sam}; " for sam in ACCOUNTS
+    )
+    lines = fs.check_output("sh -c %s", script).splitlines()
+    assert lines[0] == f"projid = {NR}"
     assert limits[int(NR)] == PROJECT["storage"]["quota_bytes"]
-    for sam in ACCOUNTS:
-        uid = int(fs.check_output("id -u %s", sam))
-        projid = 2**31 + uid
-        assert fs.check_output("xfs_io -c lsproj %s/%s", home, sam) == f"projid = {projid}"
+    for at, sam in enumerate(ACCOUNTS):
+        uid, projid_line, attrs = lines[1 + 3 * at : 4 + 3 * at]
+        projid = 2**31 + int(uid)
+        assert projid_line == f"projid = {projid}", sam
         assert limits[projid] == PROJECT["storage"]["workspace_quota_bytes"]
-        # inherited by what is made inside
-        assert "proj-inherit" in fs.check_output("xfs_io -c 'lsattr -v' %s/%s", home, sam)
+        assert "proj-inherit" in attrs, attrs  # inherited by what is made inside
 
 
 def test_people_read_and_write_as_themselves(fs, fs_vars):
@@ -89,14 +92,21 @@ def test_people_read_and_write_as_themselves(fs, fs_vars):
 
 def test_catalogue_is_read_through_the_subject_groups(fs, fs_vars):
     catalog = fs_vars["tre_catalog_root"]
+    # one runuser per person: what each step printed (first line) and its exit code
+    steps = [f"head -1 {catalog}/{s}/{s}.csv" for s in SUBJECTS]
+    steps += [f"ls {catalog}/{UNCONTRACTED}", f"touch {catalog}/{SUBJECTS[0]}/new.csv"]
+    script = "".join(
+        f'out=$({step} 2>&1); rc=$?; echo "$rc $(printf \'%s\\n\' "$out" | head -1)"; '
+        for step in steps
+    )
     for sam in (*MEMBERS, *OBSERVERS):
-        for subject in SUBJECTS:
-            read = as_user(fs, sam, f"head -1 {catalog}/{subject}/{subject}.csv")
-            assert read.rc == 0 and read.stdout.startswith("rinpersoon"), (sam, subject)
-        refused = as_user(fs, sam, f"ls {catalog}/{UNCONTRACTED}")
-        assert refused.rc != 0 and "Permission denied" in refused.stderr
-        refused = as_user(fs, sam, f"touch {catalog}/{SUBJECTS[0]}/new.csv")
-        assert refused.rc != 0
+        results = as_user(fs, sam, script).stdout.splitlines()
+        assert len(results) == len(steps), results
+        for subject, line in zip(SUBJECTS, results, strict=False):
+            assert line.startswith("0 rinpersoon"), (sam, subject, line)
+        listed, touched = results[-2:]
+        assert not listed.startswith("0 ") and "Permission denied" in listed, (sam, listed)
+        assert not touched.startswith("0 ") and "Permission denied" in touched, (sam, touched)
 
 
 def test_a_write_past_the_quota_is_refused(fs, fs_vars):
