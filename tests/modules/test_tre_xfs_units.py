@@ -7,6 +7,7 @@ XFS is tested on the VM (molecule/vm/tests)."""
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,7 @@ def fake_fs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     for path in (projects / "P9140", projects / "plain", home / "p9140.kvisser"):
         path.mkdir(parents=True)
     (projects / "file").write_text("x")
+    os.chown(home / "p9140.kvisser", 300001, -1)  # the account owns its workspace
     projids = {str(projects / "P9140"): 9140, str(home / "p9140.kvisser"): 2**31 + 300001}
     monkeypatch.setattr(xfs, "read_projid", lambda p: (projids.get(p, 0), p in projids))
     monkeypatch.setattr(xfs.XfsQuota, "_mountpoint", lambda self, root: str(tmp_path))
@@ -110,19 +112,40 @@ def test_commands_for_create_limit_delete(fake_fs) -> None:
     projects, home = fake_fs
     calls: list[str] = []
     backend = xfs.XfsQuota(lambda argv: (calls.append(argv[3]), (0, "", ""))[1])
+    (projects / ".tre-new.P9141").mkdir()  # a killed run's leftover: removed, made again
     backend.create_subvolume(str(projects / "P9141"), 0)
+    backend.create_subvolume(str(home / "p9141.anna"), 300002)
+    assert (projects / "P9141").is_dir() and not (projects / ".tre-new.P9141").exists()
+    assert (home / "p9141.anna").stat().st_uid == 300002  # owned before its projid is set
     backend.set_limit(str(projects / "P9141"), 50 * MIB)
     backend.set_limit(str(home / "p9140.kvisser"), 5 * MIB)
     assert calls == [
-        f"project -s -p {projects / 'P9141'} 9141",
+        f"project -s -p {projects / '.tre-new.P9141'} 9141",
+        f"project -s -p {home / '.tre-new.p9141.anna'} {2**31 + 300002}",
         f"limit -p bhard={50 * MIB} 9141",
         f"limit -p bhard={5 * MIB} {2**31 + 300001}",
     ]
     (projects / "P9140" / "data").write_text("x")
     assert backend.delete_unit(str(projects / "P9140")) == [str(projects / "P9140")]
     assert calls[-1] == "limit -p bhard=0 9140" and not (projects / "P9140").exists()
-    with pytest.raises(QuotaError, match="has no project id"):
+    with pytest.raises(QuotaError, match="has no project id of its own"):
         backend.set_limit(str(projects / "plain"), MIB)
+
+
+def test_a_projid_changed_by_the_owner_is_no_unit(fake_fs, monkeypatch) -> None:
+    """The owner of a workspace can give it another projid (e.g. the project folder's, to
+    share its larger limit): then it is no unit (the plan reports it unsafe) and no limit is
+    set through it on the other unit's projid."""
+    projects, home = fake_fs
+    workspace = str(home / "p9140.kvisser")
+    monkeypatch.setattr(xfs, "read_projid", lambda p: (9140, True))
+    calls: list[list[str]] = []
+    backend = xfs.XfsQuota(lambda argv: (calls.append(argv), (0, REPORT_N, ""))[1])
+    assert backend.read_all(str(home)) == {}
+    assert not backend.is_unit(workspace) and backend.is_unit(str(projects / "P9140"))
+    with pytest.raises(QuotaError, match="no project id of its own"):
+        backend.set_limit(workspace, MIB)
+    assert all("limit" not in argv[3] for argv in calls)
 
 
 def test_a_failure_on_stderr_is_one_line_even_with_exit_code_0(fake_fs) -> None:

@@ -30,7 +30,6 @@ import fcntl
 import os
 import re
 import shutil
-import stat
 import struct
 
 from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import (
@@ -155,17 +154,28 @@ class XfsQuota:
         return self._reports[mountpoint]
 
     def _units(self, root: str) -> dict[str, int]:
-        """{path: projid} of the directories directly below ``root`` that carry a projid."""
+        """{path: projid} of the directories directly below ``root`` that carry THEIR projid
+        (the one derived from their name and owner, with the inherit flag). A directory whose
+        projid was changed (its owner can: ``chattr -p``) is no unit: the plan reports it
+        unsafe, and no limit is ever set on a projid that belongs to another unit."""
         units = {}
         with os.scandir(root) as entries:
             for entry in entries:
-                if not entry.is_dir(follow_symlinks=False):
-                    continue
-                projid, inherit = read_projid(entry.path)
-                if projid and inherit:
-                    units[entry.path] = projid
+                if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+                    projid = self._own_projid(entry.path)
+                    if projid:
+                        units[entry.path] = projid
         self._projids.update(units)
         return units
+
+    @staticmethod
+    def _own_projid(path: str) -> int | None:
+        projid, inherit = read_projid(path)
+        try:
+            expected = projid_for(path, os.lstat(path).st_uid)
+        except QuotaError:
+            return None
+        return projid if projid and inherit and projid == expected else None
 
     def read_all(self, root: str) -> dict[str, tuple[int, int | None]]:
         report = self._report(self._mountpoint(root))
@@ -191,30 +201,34 @@ class XfsQuota:
         raise QuotaError("qgroups are btrfs only")
 
     def is_unit(self, path: str) -> bool:
-        projid, inherit = read_projid(path)
-        return bool(projid and inherit)
+        return self._own_projid(path) is not None
 
     def _projid(self, path: str) -> int:
         if path not in self._projids:
-            projid, inherit = read_projid(path)
-            if not (projid and inherit):
-                raise QuotaError(f"{path} has no project id; refused")
+            projid = self._own_projid(path)
+            if projid is None:
+                raise QuotaError(f"{path} has no project id of its own; refused")
             self._projids[path] = projid
         return self._projids[path]
 
     def create_subvolume(self, path: str, owner_uid: int = 0) -> None:
-        """Make the unit: the directory, then its projid set (``project -s``: the directory
-        gets the projid and PROJINHERIT). An existing empty directory without a projid (a run
-        killed between the two) is completed."""
+        """Make the unit whole or not at all: a directory ``.tre-new.<name>`` beside it gets
+        the owner and its projid (``project -s``: projid and PROJINHERIT), then is renamed
+        into place (the inode keeps both). A leftover of a killed run is never complete and is
+        removed first."""
         projid = projid_for(path, owner_uid)
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            st = os.lstat(path)
-            if not stat.S_ISDIR(st.st_mode) or os.listdir(path):
-                raise
-        mountpoint = self._mountpoint(os.path.dirname(path))
-        self._call(f"project -s -p {path} {projid}", mountpoint)
+        parent, name = os.path.split(path)
+        mountpoint = self._mountpoint(parent)
+        staging = os.path.join(parent, f".tre-new.{name}")
+        if os.path.lexists(staging):
+            shutil.rmtree(staging)
+        os.mkdir(staging, 0o700)
+        if owner_uid:
+            os.lchown(staging, owner_uid, -1)
+        self._call(f"project -s -p {staging} {projid}", mountpoint)
+        if os.path.lexists(path):
+            raise QuotaError(f"{path} appeared while it was made; refused")
+        os.rename(staging, path)
         self._projids[path] = projid
 
     def set_limit(self, path: str, limit: int) -> None:
