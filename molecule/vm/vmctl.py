@@ -134,7 +134,8 @@ def start(args: argparse.Namespace) -> dict:
     argv = [
         "qemu-system-x86_64", "-name", "tre-vm,process=tre-vm",
         "-accel", "kvm" if kvm else "tcg,thread=multi",
-        "-cpu", "host" if kvm else "max", "-smp", "2", "-m", args.memory,
+        # KVM: QEMU's default CPU, as in the probe (-cpu host|max abort here on MSR 0x10a)
+        *([] if kvm else ["-cpu", "max"]), "-smp", "2", "-m", args.memory,
         "-kernel", str(image / "vmlinuz"), "-initrd", str(image / "initrd.img"),
         "-append", append,
         "-drive", f"file={state / 'root.qcow2'},if=virtio,format=qcow2,cache=unsafe",
