@@ -36,6 +36,9 @@ def revision_of(contract: Contract) -> str:
         data.pop("suspensions", None)  # contracts without suspensions keep their old hash
     if not data.get("heavy_desktop"):
         data.pop("heavy_desktop", None)  # so do contracts without heavy desktop
+    for key in ("moves_from", "transfers"):  # and those without moves or transfers
+        if not data.get(key):
+            data.pop(key, None)
     for person in data["researchers"] + data["observers"]:
         if person.get("language") == "nl":
             del person["language"]  # the default: the hash of an older contract stays

@@ -27,6 +27,7 @@ from .inventory import load_inventory
 from .lifecycle import status_on
 from .policy_model import Policy
 from .process import wait_for_run
+from .project_links import link_desired, link_problems
 from .revisions import RevisionProblem, check_revision
 from .runner import RunResult, TaskResult, journal_entries, new_run_id, run_site
 from .state import LedgerEntry, StateStore
@@ -116,11 +117,14 @@ def prepare(
             grants[c.project] = [s["name"] for s in last["contract"].get("file_subjects", [])]
     for k in token_conflicts(contracts, store.applied_contracts()):  # one token, one person
         problems.append(RevisionProblem(k.given.project, "token-person", k.message()))
+    archived_ = {a["project"] for a in store.archives() if a["status"] == "live-removed"}
+    problems += link_problems(contracts, store.applied_contracts(), archived_)  # moves, transfers
     forced = tuple(p for p in problems if force and p.forceable)
     problems = [p for p in problems if p not in forced]
     if problems:
         raise RevisionError(problems)
     desired = build_desired_state(contracts, policy, today, store.identities(), grants)
+    link_desired(desired, contracts, today, store.transferred())
     return Prepared(contracts, desired, today, forced)
 
 
@@ -172,6 +176,7 @@ def close_interrupted(
             )
             _issue(store, run["run_id"], done, None, {})
             record_archives(store, run["run_id"], run["actor"], run.get("today", ""), done)
+            store.record_transfers(run["run_id"], done)
             pending += [(run, c) for c in unsure]
         store.finish_run(run["run_id"], "interrupted", str(home / "runs" / run["run_id"]))
     return Interrupted([r["run_id"] for r in runs], pending)
@@ -214,6 +219,7 @@ def confirm_pending(
     for run, change in interrupted.pending:
         if change.get("project") in projects and _what(change) not in still_needed:
             record_archives(store, run["run_id"], run["actor"], run.get("today", ""), [change])
+            store.record_transfers(run["run_id"], [change])
     return len(happened)
 
 
@@ -257,6 +263,7 @@ def apply(
         store.record([_entry(run_id, who, c) for c in result.changes])
         today = prepared.today.isoformat()
         record_archives(store, run_id, who, today, result.changes, result.archive_verified)
+        store.record_transfers(run_id, result.changes)
     except StateError as e:
         _mark(store, run_id, "unrecorded", result.artifacts)
         raise StateError(f"{e}; the next apply records run {run_id} from its journal") from None
@@ -360,7 +367,7 @@ def _summary(contract: Contract, desired: dict[str, Any], today: date) -> dict[s
         "start": contract.start.isoformat(),
         "end": contract.end.isoformat(),
         "retention_years": contract.retention_years,
-        "status": status_on(contract, today),
+        "status": desired.get("status") or status_on(contract, today),  # moved: project_links
         "status_on": today.isoformat(),
         "ossc_end": ossc.get("end"),
         "ossc_destruction_deadline": ossc.get("destruction_deadline"),

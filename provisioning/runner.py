@@ -192,6 +192,10 @@ def _extravars(desired: dict[str, Any], force: bool, journal: Path | None) -> di
     extravars: dict[str, Any] = {"tre_desired_b64": encode_desired(desired), "tre_force": force}
     # site.yml skips the OSSC hand-off without projects that use it (2.9 MB for nothing)
     extravars["tre_ossc_projects"] = sum(1 for p in desired.get("projects", []) if p.get("ossc"))
+    # and the project files play without moved projects or transfers (docs/storage.md)
+    extravars["tre_file_projects"] = sum(
+        1 for p in desired.get("projects", []) if p.get("moved_to") or p.get("transfers")
+    )
     if journal is not None:
         extravars["tre_journal_dir"] = str(journal)
     return extravars

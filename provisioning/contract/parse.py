@@ -32,6 +32,7 @@ from .model import (
     Person,
     SoftwareSeat,
     Suspension,
+    Transfer,
 )
 
 TOP_REQUIRED = (
@@ -53,6 +54,8 @@ TOP_OPTIONAL = (
     "ossc",
     "suspensions",
     "heavy_desktop",
+    "moves_from",
+    "transfers",
 )
 PERSON_REQUIRED = ("id", "name", "email", "employer")
 PERSON_OPTIONAL = (
@@ -90,6 +93,8 @@ class Draft:
     ossc: Ossc | None = None
     suspensions: list[Suspension | None] = field(default_factory=list)
     heavy_desktop: list[HeavyDesktop | None] = field(default_factory=list)
+    moves_from: str | None = None  # read by links.py
+    transfers: list[Transfer | None] = field(default_factory=list)  # read by links.py
     #: Which optional keys were given explicitly (``from``/``until`` defaults are filled in).
     given: set[str] = field(default_factory=set)
 
