@@ -21,7 +21,7 @@ description:
     source's SHA-256, and only after that verification, in the same run, C(P<N>) (nested
     subvolumes and qgroups too) and then N's personal workspaces (never moved) are removed.
     Symbolic links, FIFOs and devices of C(P<N>) are not moved (warned, listed).
-  - B(Transfer) (I(Overzetten bestanden)) - each entry of a project's C(transfers): the files
+  - B(Transfer) (I(Overzetten bestanden)) - each entry of a project's C(transfers) - the files
     below C(P<S>/Overzetten naar project <M>/) whose path is not in C(done) are copied to
     the same path below C(P<M>/import/) and read back against their SHA-256; the change lists
     every file (path, size, SHA-256) for the state store, which passes them back in C(done)
