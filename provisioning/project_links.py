@@ -193,3 +193,33 @@ def link_desired(
                 for t in due
             ]
     return desired
+
+
+def links_of(
+    applied: Mapping[str, Mapping[str, Any]],
+    transfers: list[Mapping[str, Any]],
+    number: str,
+    day: date,
+) -> dict[str, Any]:
+    """A project's links both ways for ``tre project show`` (applied contracts, ``transfers``
+    rows): moved to / from, and the files transferred in and out per other project."""
+    out: dict[str, Any] = {}
+    moved = moved_to(applied, number, day)
+    if moved:
+        out["moved_to"] = {"project": moved[0], "since": moved[1]}
+    own = applied.get(number) or {}
+    if own.get("moves_from"):
+        out["moved_from"] = {"project": str(own["moves_from"]), "since": str(own["start"])}
+    for key, mine, other in (("transfers_in", "project", "from_project"),
+                             ("transfers_out", "from_project", "project")):  # fmt: skip
+        counts: dict[str, list[int]] = {}
+        for row in transfers:
+            if str(row[mine]) == number:
+                tally = counts.setdefault(str(row[other]), [0, 0])
+                tally[0] += 1
+                tally[1] += int(row["size"])
+        if counts:
+            out[key] = [
+                {"project": p, "files": n, "bytes": b} for p, (n, b) in sorted(counts.items())
+            ]
+    return out
