@@ -117,8 +117,8 @@ def prepare(
             grants[c.project] = [s["name"] for s in last["contract"].get("file_subjects", [])]
     for k in token_conflicts(contracts, store.applied_contracts()):  # one token, one person
         problems.append(RevisionProblem(k.given.project, "token-person", k.message()))
-    archived_ = {a["project"] for a in store.archives() if a["status"] == "live-removed"}
-    problems += link_problems(contracts, store.applied_contracts(), archived_)  # moves, transfers
+    gone = {a["project"] for a in store.archives() if a["status"] == "live-removed"}
+    problems += link_problems(contracts, store.applied_contracts(), gone)  # moves, transfers
     forced = tuple(p for p in problems if force and p.forceable)
     problems = [p for p in problems if p not in forced]
     if problems:
