@@ -63,7 +63,7 @@ def files_line(change: dict[str, Any]) -> str | None:
     """A move's and a transfer's lines (docs/lifecycle.md): ``> move P7311 → P7315 (12 files,
     3.4 MB)``, ``- remove P7311 content after verified move``, ``> transfer ...``."""
     op, kind, name = change.get("op"), change.get("kind"), change.get("name")
-    after = change.get("after") or {}
+    after = change.get("after") if isinstance(change.get("after"), dict) else {}
     count = f"{after.get('files', 0)} files, {_size(after.get('bytes', 0))}"
     if (op, kind) == ("move", "content"):
         return f"  > move {name} → P{after.get('to_project')} ({count})"
