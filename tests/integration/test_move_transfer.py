@@ -104,8 +104,9 @@ def test_content_moved_byte_for_byte_and_the_source_removed(moved):
 def test_new_people_have_access_the_old_accounts_none(moved):
     who, root = moved["people"], moved["root"]
     copy = root / f"P{NEW}" / "OtherData" / "data.bin"
-    reader = as_person(who[f"p{NEW}.zvanthoff"], "cat", str(copy))
-    assert reader.returncode == 0 and len(reader.stdout.encode("utf-8", "surrogateescape")) > 0
+    reader = as_person(who[f"p{NEW}.zvanthoff"], "sha256sum", str(copy))
+    assert reader.returncode == 0, reader.stderr
+    assert reader.stdout.split()[0] == moved["before"]["OtherData/data.bin"]
     writer = as_person(who[f"p{NEW}.jdevries"], "sh", "-c", f"echo x >> '{copy.parent}/new.txt'")
     assert writer.returncode == 0, writer.stderr
     for sam in (f"p{OLD}.jdevries", f"p{OLD}.zvanthoff"):

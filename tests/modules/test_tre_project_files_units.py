@@ -212,3 +212,14 @@ def test_a_linked_transfer_folder_is_not_followed(tmp_path: Path) -> None:
     (tmp_path / "projects" / "P7315" / "import").mkdir(parents=True)
     rep = _transfer(tmp_path, [])
     assert rep.changes == [] and "is a symbolic link or not a folder" in rep.warnings[0]
+
+
+def test_a_moved_projects_removals_make_no_archive_row() -> None:
+    """The move's workspace removal has the archive's (op, kind); it is no archive."""
+    from provisioning.state.archives import archive_updates
+
+    removal = {"project": "7311", "op": "remove", "kind": "workspace", "name": "p7311.x"}
+    assert archive_updates([dict(removal, via="move")], [], "2027-02-01", "NOW") == []
+    assert archive_updates([removal], [], "2027-02-01", "NOW") == [
+        ("7311", {"status": "live-removed"})
+    ]
