@@ -118,7 +118,7 @@ def prepare(
     for k in token_conflicts(contracts, store.applied_contracts()):  # one token, one person
         problems.append(RevisionProblem(k.given.project, "token-person", k.message()))
     gone = {a["project"] for a in store.archives() if a["status"] == "live-removed"}
-    problems += link_problems(contracts, store.applied_contracts(), gone)  # moves, transfers
+    problems += link_problems(contracts, store.applied_contracts(), gone, today)  # moves
     forced = tuple(p for p in problems if force and p.forceable)
     problems = [p for p in problems if p not in forced]
     if problems:

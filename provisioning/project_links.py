@@ -59,15 +59,29 @@ def link_problems(
     contracts: list[Contract],
     applied: Mapping[str, Mapping[str, Any]],
     archived: set[str],
+    today: date | None = None,
 ) -> list[RevisionProblem]:
     """Problems of the run's ``moves_from`` and ``transfers`` against the other projects.
 
     ``applied``: the state store's last applied contract per project; ``archived``: projects
-    whose archive was made (their live data gone).
+    whose archive was made (their live data gone). With ``today``: a project that has moved
+    (an applied contract moves it) is applied only together with its new project's contract
+    (alone, its contract would enable its accounts again, or archive it at its end).
     """
     run = {c.project: c for c in contracts}
     known: dict[str, Contract | Mapping[str, Any]] = {**applied, **run}
     problems: list[RevisionProblem] = []
+    for c in contracts if today else []:
+        moved = moved_to(applied, c.project, today)  # type: ignore[arg-type]
+        if moved and moved[0] not in run:
+            problems.append(
+                RevisionProblem(
+                    c.project,
+                    "moves-from-project",
+                    f"moved to {moved[0]} on {moved[1]}: apply its contract together with"
+                    f" {moved[0]}'s",
+                )
+            )
     for m in contracts:
         if m.moves_from:
             problems += _move_problems(m, run, known, archived)

@@ -159,3 +159,14 @@ def test_moved_to_from_the_applied_contracts(new):
     applied = {"7315": dataclasses.asdict(new)}
     assert moved_to(applied, "7311", date(2026, 2, 28)) is None
     assert moved_to(applied, "7311", date(2026, 3, 1)) == ("7315", "2026-03-01")
+
+
+def test_a_moved_project_is_applied_only_with_its_new_project(old, new):
+    applied = {"7315": dataclasses.asdict(new), "7311": dataclasses.asdict(old)}
+    (line,) = _lines(link_problems([old], applied, set(), date(2026, 3, 1)))
+    assert line == (
+        "project 7311: moved to 7315 on 2026-03-01: apply its contract together with 7315's"
+        " [moves-from-project]"
+    )
+    assert link_problems([old], applied, set(), date(2026, 2, 28)) == []  # not yet moved
+    assert link_problems([old, new], applied, set(), date(2026, 3, 1)) == []
