@@ -169,7 +169,7 @@ def _move_content(nr, to, label, target, src, dst, roots, backend, journal, chec
     dirs, files, clash = _missing(listing, dst)
     missing = {rel for rel, _ in files}
     present = [rel for rel, _ in listing.files if rel not in missing] if not clash else []
-    clash = clash or ("" if check else _same_content(src, dst, present))
+    clash = clash or _same_content(src, dst, present)  # the plan refuses as the apply would
     if clash:
         rep.failed.append(
             {
