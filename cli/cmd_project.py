@@ -14,7 +14,7 @@ from provisioning.lifecycle import Life
 from provisioning.naming import HEAVY_DESKTOP_GROUP, seat_group
 from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
-from provisioning.project_links import links_of
+from provisioning.project_links import links_of, moves_index
 from provisioning.state import StateStore
 
 from .options import json_option, policy_option, state_url_option, today_option
@@ -109,10 +109,11 @@ def list_projects(state_url: str, today: date, as_json: bool) -> None:
     store = StateStore(state_url)
     applied = store.applied_contracts()
     archives = {a["project"]: a for a in store.archives()}
+    moves = moves_index(applied)
     rows = [
         _moved(
             _with_phase(r, applied.get(r["project"]), today, archives.get(r["project"])),
-            links_of(applied, [], r["project"], today),
+            links_of(applied, [], r["project"], today, moves),
         )
         for r in store.projects()
     ]

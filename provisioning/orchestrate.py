@@ -115,10 +115,11 @@ def prepare(
         problems += check_revision(c, last["contract"] if last else None, today, policy)
         if last:
             grants[c.project] = [s["name"] for s in last["contract"].get("file_subjects", [])]
-    for k in token_conflicts(contracts, store.applied_contracts()):  # one token, one person
+    applied = store.applied_contracts()
+    for k in token_conflicts(contracts, applied):  # one token, one person
         problems.append(RevisionProblem(k.given.project, "token-person", k.message()))
     gone = {a["project"] for a in store.archives() if a["status"] == "live-removed"}
-    problems += link_problems(contracts, store.applied_contracts(), gone, today)  # moves
+    problems += link_problems(contracts, applied, gone, today)  # moves, transfers
     forced = tuple(p for p in problems if force and p.forceable)
     problems = [p for p in problems if p not in forced]
     if problems:

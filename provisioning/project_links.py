@@ -45,14 +45,25 @@ def moves_in_force(contracts: list[Contract], today: date) -> dict[str, Contract
     return {c.moves_from: c for c in contracts if c.moves_from and c.start <= today}
 
 
+def moves_index(applied: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
+    """Old project → (new project, its start) of every applied contract with ``moves_from``."""
+    return {
+        str(c["moves_from"]): (project, str(c["start"]))
+        for project, c in applied.items()
+        if c.get("moves_from")
+    }
+
+
 def moved_to(
-    applied: Mapping[str, Mapping[str, Any]], number: str, day: date
+    applied: Mapping[str, Mapping[str, Any]],
+    number: str,
+    day: date,
+    index: Mapping[str, tuple[str, str]] | None = None,
 ) -> tuple[str, str] | None:
-    """(new project, since) when ``number`` has moved by ``day`` (applied contracts)."""
-    for project, c in applied.items():
-        if str(c.get("moves_from") or "") == number and str(c["start"]) <= day.isoformat():
-            return project, str(c["start"])
-    return None
+    """(new project, since) when ``number`` has moved by ``day`` (applied contracts; pass
+    ``index`` = ``moves_index(applied)`` when asking for many projects)."""
+    found = (moves_index(applied) if index is None else index).get(number)
+    return found if found and found[1] <= day.isoformat() else None
 
 
 def link_problems(
@@ -71,8 +82,9 @@ def link_problems(
     run = {c.project: c for c in contracts}
     known: dict[str, Contract | Mapping[str, Any]] = {**applied, **run}
     problems: list[RevisionProblem] = []
+    index = moves_index(applied)
     for c in contracts if today else []:
-        moved = moved_to(applied, c.project, today)  # type: ignore[arg-type]
+        moved = moved_to(applied, c.project, today, index)  # type: ignore[arg-type]
         if moved and moved[0] not in run:
             problems.append(
                 RevisionProblem(
@@ -99,7 +111,7 @@ def link_problems(
                 )
                 continue
             status = _life(source).phase(t.start).status
-            moved = moved_to(applied, t.from_project, t.start) or _moved_in_run(
+            moved = moved_to(applied, t.from_project, t.start, index) or _moved_in_run(
                 contracts, t.from_project, t.start
             )
             if status != "active" or moved or t.from_project in archived:
@@ -214,11 +226,12 @@ def links_of(
     transfers: list[Mapping[str, Any]],
     number: str,
     day: date,
+    index: Mapping[str, tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """A project's links both ways for ``tre project show`` (applied contracts, ``transfers``
     rows): moved to / from, and the files transferred in and out per other project."""
     out: dict[str, Any] = {}
-    moved = moved_to(applied, number, day)
+    moved = moved_to(applied, number, day, index)
     if moved:
         out["moved_to"] = {"project": moved[0], "since": moved[1]}
     own = applied.get(number) or {}
