@@ -28,6 +28,9 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (  
     filetime,
     filetime_text,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_confirmed import (  # noqa: E402
+    encode as encode_confirmed,  # for provisioning.runner: the plan's irreversible steps
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_ldap import (  # noqa: E402
     LdapError,
     connect,
@@ -40,6 +43,7 @@ __all__ = [
     "NEVER",
     "LdapError",
     "connect",
+    "encode_confirmed",
     "filetime",
     "filetime_text",
     "inventory_params",

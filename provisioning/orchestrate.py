@@ -255,7 +255,13 @@ def apply(
     result: RunResult | None = None
     try:
         result = run_site(
-            inventory, prepared.desired, check=False, home=home, force=force, run_id=run_id
+            inventory,
+            prepared.desired,
+            check=False,
+            home=home,
+            force=force,
+            run_id=run_id,
+            confirmed=planned.changes if planned is not None else None,
         )
     finally:
         if result is None:

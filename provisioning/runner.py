@@ -177,6 +177,13 @@ def _task_result(event: dict[str, Any]) -> TaskResult | None:
     )
 
 
+def encode_confirmed(changes: list[dict[str, Any]]) -> str:
+    """The irreversible steps of a confirmed plan as the modules take them (tre_confirmed)."""
+    from .ldap import encode_confirmed as encode  # ldap.py puts the collection on sys.path
+
+    return encode(changes)
+
+
 def encode_desired(desired: dict[str, Any]) -> str:
     """The desired state as the playbook takes it: base64 of its JSON.
 
@@ -188,8 +195,15 @@ def encode_desired(desired: dict[str, Any]) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def _extravars(desired: dict[str, Any], force: bool, journal: Path | None) -> dict[str, Any]:
+def _extravars(
+    desired: dict[str, Any],
+    force: bool,
+    journal: Path | None,
+    confirmed: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     extravars: dict[str, Any] = {"tre_desired_b64": encode_desired(desired), "tre_force": force}
+    if confirmed is not None:  # the plan the operator confirmed binds the irreversible steps
+        extravars["tre_confirmed_b64"] = encode_confirmed(confirmed)
     # site.yml skips the OSSC hand-off without projects that use it (2.9 MB for nothing)
     extravars["tre_ossc_projects"] = sum(1 for p in desired.get("projects", []) if p.get("ossc"))
     # and the project files play without moved projects or transfers (docs/storage.md)
@@ -238,8 +252,12 @@ def run_site(
     home: Path,
     force: bool = False,
     run_id: str | None = None,
+    confirmed: list[dict[str, Any]] | None = None,
 ) -> RunResult:
-    """Run site.yml once over the whole desired state; never raises for task failures."""
+    """Run site.yml once over the whole desired state; never raises for task failures.
+
+    ``confirmed``: the changes of the plan the operator confirmed; their irreversible steps
+    are the only ones the modules may take (docs/safety.md)."""
     playbooks = playbooks_dir()
     run_id = run_id or new_run_id()
     private = new_run_dir(home, run_id)
@@ -250,7 +268,7 @@ def run_site(
         inventory,
         check,
         run_id,
-        _extravars(desired, force, None if check else private / "journal"),
+        _extravars(desired, force, None if check else private / "journal", confirmed),
     )
     forget_desired(private)
     return _result(runner, run_id, check, private)

@@ -149,8 +149,23 @@ def _role_and_database(cfg: LabConfig, report: Report) -> None:
 
 
 def _migrate(cfg: LabConfig, report: Report) -> None:
-    from provisioning.state import migrate
+    """Bring the lab's store to this tre's schema. A store already at a newer schema (another
+    checkout of tre, e.g. a branch with a new migration, shares the lab) is left as it is:
+    the lab is up, and what needs this tre's schema makes its own database (tests do)."""
+    from provisioning.state import SCHEMA_VERSION, migrate, open_db
+    from provisioning.state.migrations import current_version
 
+    db = open_db(cfg.postgres_url)
+    try:
+        found = current_version(db)
+    finally:
+        db.close()
+    if found > SCHEMA_VERSION:
+        report.say(
+            f"the lab's PostgreSQL store has schema version {found}, newer than this tre's"
+            f" ({SCHEMA_VERSION}): left as it is"
+        )
+        return
     _before, done = migrate(cfg.postgres_url)
     if done:
         report.did(f"migrated the lab's PostgreSQL store to schema version {done[-1][0]}")

@@ -74,3 +74,30 @@ def test_up_restarts_a_stopped_postgres(lab_inventory):
     report = lab.up(cfg)
     assert report.actions == [f"started PostgreSQL on {POSTGRES_ADDRESS}:{POSTGRES_PORT}"]
     assert postgres.check(cfg).startswith("PostgreSQL 15")
+
+
+def test_up_leaves_a_store_at_a_newer_schema_as_it_is(lab_inventory, monkeypatch):
+    """Another checkout of tre (a branch with a new migration) migrated the shared lab store:
+    this tre's `up` says so and goes on, it neither fails nor touches the store."""
+    from provisioning.lab.proc import Report
+    from provisioning.state import migrate
+    from tests.state_fixtures import pg_database
+
+    with pg_database() as url:
+        migrate(url)
+        with psycopg.connect(url) as db:
+            db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at)"
+                " VALUES (%s, 'from a newer tre', '2026-11-30')",
+                (SCHEMA_VERSION + 1,),
+            )
+        monkeypatch.setattr(LabConfig, "postgres_url", property(lambda self: url))
+        said: list[str] = []
+        postgres._migrate(lab_config(lab_inventory), Report(echo=said.append))
+        assert said == [
+            f"the lab's PostgreSQL store has schema version {SCHEMA_VERSION + 1}, newer than"
+            f" this tre's ({SCHEMA_VERSION}): left as it is"
+        ]
+        with psycopg.connect(url) as db:
+            (version,) = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        assert version == SCHEMA_VERSION + 1

@@ -343,8 +343,11 @@ def invocation(params: dict) -> dict:
             len(p["accounts"]) for p in projects if isinstance(p, dict) and _listed(p, "accounts")
         )
         args["desired"] = f"{len(projects)} projects, {accounts} accounts"
-    if isinstance(args.get("desired_b64"), str):
-        args["desired_b64"] = f"{len(args['desired_b64'])} characters"
+    for name in ("desired_b64", "confirmed_b64"):
+        if isinstance(args.get(name), str):
+            args[name] = f"{len(args[name])} characters"
+    if isinstance(args.get("confirmed"), set):  # tre_confirmed.decode's set of steps
+        args["confirmed"] = f"{len(args['confirmed'])} confirmed irreversible steps"
     ids = args.get("ids")  # tre_storage: every uid/gid of the run
     if isinstance(ids, dict):
         args["ids"] = ", ".join(

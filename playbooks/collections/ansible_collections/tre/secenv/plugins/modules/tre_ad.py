@@ -70,6 +70,12 @@ options:
       - The desired state as base64 of its JSON (the extra variable C(tre_desired_b64) as it
         is), decoded by the module; Ansible passes one string much faster than the mapping.
     type: str
+  confirmed_b64:
+    description:
+      - The irreversible steps of the plan the operator confirmed (base64 of a JSON list of
+        C({project, op, kind, name}); C(tre apply) passes C(tre_confirmed_b64)). A deletion
+        not in it is left alone with a warning. Omitted, nothing is filtered.
+    type: str
   initial_password_dir:
     description:
       - Root-only directory for initial passwords, one 0600 file per new account.
@@ -169,6 +175,14 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_wanted import (
     missing_ids,
     new_names,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_confirmed import (
+    CONFIRMED_OPTION,
+    allowed,
+    refusal,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_confirmed import (
+    decode as decode_confirmed,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     DESIRED_ONE_OF,
     DESIRED_OPTIONS,
@@ -260,6 +274,8 @@ def reconcile(module: AnsibleModule) -> dict:
                 raise LdapError(operation_message(e, "update", where, p["bind_user"])) from None
             new_ids = {key: start + i for i, key in enumerate(missing)}
         writes, warnings, ids = plan(desired, index, new_ids)
+        if not module.check_mode:
+            writes = bound_to_plan(writes, p["confirmed"], warnings)
         changes = [r for w in writes for r in w.reports]
         if not module.check_mode and writes:
             names = {
@@ -300,6 +316,17 @@ def reconcile(module: AnsibleModule) -> dict:
     return result
 
 
+def bound_to_plan(writes: list, confirmed: set | None, warnings: list[str]) -> list:
+    """The writes without the deletions the operator did not confirm (tre_confirmed)."""
+    kept = []
+    for w in writes:
+        refused = [r for r in w.reports if not allowed(r, confirmed)]
+        warnings.extend(refusal(r) for r in refused)
+        if not refused:
+            kept.append(w)
+    return kept
+
+
 def invocation(module: AnsibleModule) -> dict:
     """The module arguments echoed back, with the (large) desired state summarised."""
     return summarised(module.params)
@@ -315,6 +342,7 @@ def main() -> None:
             LDAP_ARGUMENT_SPEC,
             initial_password_dir={"type": "path", "no_log": False},
             journal={"type": "path"},
+            **CONFIRMED_OPTION,
             **DESIRED_OPTIONS,
         ),
         mutually_exclusive=DESIRED_ONE_OF,
@@ -325,6 +353,7 @@ def main() -> None:
         module.fail_json(msg=missing_required_lib("ldap3"), exception=LDAP3_IMPORT_ERROR)
     try:
         module.params["desired"] = desired_from(module.params)
+        module.params["confirmed"] = decode_confirmed(module.params["confirmed_b64"])
     except ValueError as e:
         fail(module, msg=str(e), changed=False, changes=[])
     try:
