@@ -224,3 +224,28 @@ def test_a_moved_projects_removals_make_no_archive_row() -> None:
     assert archive_updates([removal], [], "2027-02-01", "NOW") == [
         ("7311", {"status": "live-removed"})
     ]
+
+
+def test_removals_only_as_confirmed_in_the_plan(tmp_path: Path) -> None:
+    """docs/safety.md: a removal not in the confirmed plan is left alone, with a warning."""
+    from ansible_collections.tre.secenv.plugins.module_utils.tre_confirmed import key
+
+    roots = _lab(tmp_path)
+    plan = _move(roots, check=True)
+    confirmed = {key(c) for c in plan.changes if c["op"] == "remove"}
+    (tmp_path / "home" / "p7311.zvanthoff").mkdir()  # appeared after the plan was shown
+    rep = Report()
+    move_project(MOVED, roots, Units(), Journal(None), False, rep, confirmed)
+    assert not (tmp_path / "projects" / "P7311").exists()
+    assert not (tmp_path / "home" / "p7311.jdevries").exists()
+    assert (tmp_path / "home" / "p7311.zvanthoff").exists()
+    assert rep.warnings[-1] == (
+        "P7311: remove workspace p7311.zvanthoff was not in the confirmed plan; left alone"
+        " (the next plan shows it)"
+    )
+    roots = _lab(tmp_path / "again")
+    rep = Report()
+    move_project(MOVED, roots, Units(), Journal(None), False, rep, set())  # nothing confirmed
+    assert (tmp_path / "again" / "projects" / "P7311").exists()  # copied, verified, kept
+    assert [c["op"] for c in rep.changes] == ["move", "verify"]
+    assert "remove content P7311 was not in the confirmed plan" in rep.warnings[-1]

@@ -34,6 +34,10 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_run import 
     _units,
     _usage,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_confirmed import (
+    allowed,
+    refusal,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import (
     OperationError,
     Step,
@@ -119,8 +123,13 @@ def _verify(src: int, dst: int, listing: Listing) -> None:
             raise CopyError(0, f"the copy of {rel!r} differs from its source")
 
 
-def move_project(project: dict, roots, backend, journal, check: bool, rep: Report) -> None:
-    """Plan (check mode) or do the move of one moved project into its new project."""
+def move_project(
+    project: dict, roots, backend, journal, check: bool, rep: Report, confirmed=None
+) -> None:
+    """Plan (check mode) or do the move of one moved project into its new project.
+
+    ``confirmed``: the confirmed plan's irreversible steps (``tre_confirmed``; None: no
+    binding); a removal not among them is left alone with a warning."""
     nr, to = str(project["project"]), str(project["moved_to"])
     label, target = f"P{nr}", os.path.join(roots.projects, f"P{to}")
     src = dst = None
@@ -144,6 +153,9 @@ def move_project(project: dict, roots, backend, journal, check: bool, rep: Repor
         for fd in (src, dst):  # closed before P<N> is deleted
             if fd is not None:
                 os.close(fd)
+    if removal is not None and not allowed(removal.changes[0], confirmed):
+        rep.warnings.append(refusal(removal.changes[0]))
+        return  # and the workspaces stay until the project's folder is gone
     if removal is not None and not _run([removal], journal, check, rep, nr):
         return  # the workspaces stay until the project's folder is gone
     for sam, path in spaces:  # personal: not moved, removed with the project's live data
@@ -158,6 +170,9 @@ def move_project(project: dict, roots, backend, journal, check: bool, rep: Repor
             "after": None,
             "moved_to": f"P{to}",
         }
+        if not allowed(change, confirmed):
+            rep.warnings.append(refusal(change))
+            continue
         if not _run([Step([change], [_op(backend.delete_unit, path)], path)], journal, check,
                     rep, nr):  # fmt: skip
             return

@@ -43,6 +43,12 @@ options:
   desired_b64:
     description: The desired state as base64 of its JSON (the extra variable C(tre_desired_b64)).
     type: str
+  confirmed_b64:
+    description:
+      - The irreversible steps of the plan the operator confirmed (base64 of a JSON list of
+        C({project, op, kind, name}); C(tre apply) passes C(tre_confirmed_b64)). A removal
+        not in it is left alone with a warning (docs/safety.md). Omitted, nothing is filtered.
+    type: str
   projects_root:
     description: Directory holding the project subvolumes.
     type: path
@@ -105,6 +111,12 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_run import Report
 from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
+from ansible_collections.tre.secenv.plugins.module_utils.tre_confirmed import (
+    CONFIRMED_OPTION,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_confirmed import (
+    decode as decode_confirmed,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     DESIRED_ONE_OF,
     DESIRED_OPTIONS,
@@ -133,6 +145,7 @@ def run_module() -> None:
     module = AnsibleModule(
         argument_spec={
             **DESIRED_OPTIONS,
+            **CONFIRMED_OPTION,
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
             "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
@@ -145,6 +158,7 @@ def run_module() -> None:
     params = module.params
     try:
         params["desired"] = desired_from(params)
+        confirmed = decode_confirmed(params["confirmed_b64"])
     except ValueError as exc:
         module.fail_json(msg=str(exc), changed=False, changes=[], invocation=invocation(params))
     rep = Report()
@@ -175,7 +189,7 @@ def run_module() -> None:
     journal = Journal(None if module.check_mode else params["journal"])
     try:
         for project in moved:  # first: a moved project's files land before any transfer
-            move_project(project, roots, backend, journal, module.check_mode, rep)
+            move_project(project, roots, backend, journal, module.check_mode, rep, confirmed)
         for project in receiving:
             transfer_files(project, roots, journal, module.check_mode, rep)
     finally:
