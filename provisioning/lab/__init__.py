@@ -1,6 +1,6 @@
 """The lab: a real secure environment on this machine (Samba AD DC, btrfs with quotas, SMTP,
-an SFTP gateway, PostgreSQL for a team's state store) and the Ansible inventory describing
-it. ``up`` / ``down`` / ``status``.
+an SFTP gateway, an archive host reached over SFTP, PostgreSQL for a team's state store) and
+the Ansible inventory describing it. ``up`` / ``down`` / ``status``.
 
 Every server binds to its own 127.0.10.x address; nothing leaves loopback.
 """
@@ -17,7 +17,17 @@ from pathlib import Path
 
 from provisioning.errors import LabError
 
-from . import ad, inventory_writer, packages, postgres, sftp, smtp, storage, tre_config
+from . import (
+    ad,
+    archive_host,
+    inventory_writer,
+    packages,
+    postgres,
+    sftp,
+    smtp,
+    storage,
+    tre_config,
+)
 from .config import LabConfig
 from .proc import Report
 from .status import Check, checks
@@ -85,6 +95,7 @@ def up(
         storage.ensure(cfg, report)
         smtp.ensure(cfg, report)
         sftp.ensure(cfg, report)
+        archive_host.ensure(cfg, report)
         postgres.ensure(cfg, report)
         inventory_writer.write(cfg, report)
         tre_config.write(cfg, report)
@@ -110,6 +121,7 @@ def _down(cfg: LabConfig, report: Report) -> None:
         raise LabError(f"{cfg.lab_dir} holds files the lab did not make: not removing it")
     smtp.teardown(cfg, report)
     sftp.teardown(cfg, report)
+    archive_host.teardown(cfg, report)
     postgres.teardown(cfg, report)
     ad.stop(cfg, report)
     storage.teardown(cfg, report)
@@ -125,6 +137,7 @@ def _down(cfg: LabConfig, report: Report) -> None:
 LAB_ENTRIES = {
     *("ad", "ca", "secrets", "log", "run", "mail", "sshd", "ossc", "fs.img", "lab.json"),
     "postgres",  # the lab's PostgreSQL cluster (postgres.py)
+    "archive-sshd",  # the archive host's sshd (archive_host.py)
     "inventory",  # the inventory's default place (config.INVENTORY_NAME)
 }
 

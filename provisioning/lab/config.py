@@ -33,6 +33,12 @@ OSSC_ADDRESS = "127.0.10.3"
 OSSC_PORT = 2222
 OSSC_USER = "tre-ossc"
 OSSC_INBOX = "inbox"
+#: The archive host (group ``archive``): its own sshd, SFTP only, the account chrooted to
+#: ``<mount>/archive-host`` where it sees the archive root as ``/archive``.
+ARCHIVE_ADDRESS = "127.0.10.6"
+ARCHIVE_PORT = 2222
+ARCHIVE_USER = "tre-archive"
+ARCHIVE_SFTP_ROOT = "/archive"
 POSTGRES_ADDRESS = "127.0.10.5"
 POSTGRES_PORT = 5432
 POSTGRES_USER = "tre"  # the lab store's role (LOGIN CREATEDB: tests make their databases)
@@ -129,6 +135,26 @@ class LabConfig:
     @property
     def ossc_home(self) -> Path:
         return self.lab_dir / "ossc"
+
+    @property
+    def archive_sshd_dir(self) -> Path:
+        """The archive host's sshd: config, host key, authorized keys, pidfile."""
+        return self.lab_dir / "archive-sshd"
+
+    @property
+    def archive_key_file(self) -> Path:
+        """The file servers' client key for the archive account."""
+        return self.secrets_dir / "archive_ed25519"
+
+    @property
+    def archive_chroot(self) -> Path:
+        """The archive account's chroot (root-owned, 0755): holds only the archive root."""
+        return self.mount / "archive-host"
+
+    @property
+    def archive_root(self) -> Path:
+        """The archive root on disk (0700, the archive account's): ``/archive`` over SFTP."""
+        return self.archive_chroot / ARCHIVE_SFTP_ROOT.lstrip("/")
 
     @property
     def postgres_dir(self) -> Path:

@@ -11,8 +11,13 @@ import yaml
 
 from provisioning.errors import LabError
 
+from . import archive_host
 from .config import (
     AD_ADDRESS,
+    ARCHIVE_ADDRESS,
+    ARCHIVE_PORT,
+    ARCHIVE_SFTP_ROOT,
+    ARCHIVE_USER,
     BASE_DN,
     DNS_DOMAIN,
     ID_MIN,
@@ -71,7 +76,15 @@ def all_yml(cfg: LabConfig) -> dict[str, Any]:
         "tre_initial_password_dir": str(cfg.initial_password_dir),
         "tre_projects_root": str(cfg.root("projects")),
         "tre_workspaces_root": str(cfg.root("home")),
-        "tre_archive_root": str(cfg.root("archive")),
+        # on the archive host (lab-archive reads it locally); the file servers write the same
+        # directory over SFTP, where the chrooted account sees it as tre_archive_sftp_root
+        "tre_archive_root": str(cfg.archive_root),
+        "tre_archive_sftp_host": ARCHIVE_ADDRESS,
+        "tre_archive_sftp_port": ARCHIVE_PORT,
+        "tre_archive_sftp_user": ARCHIVE_USER,
+        "tre_archive_sftp_key_file": str(cfg.archive_key_file),
+        "tre_archive_sftp_known_hosts": str(cfg.known_hosts),
+        "tre_archive_sftp_root": ARCHIVE_SFTP_ROOT,
         "tre_catalog_root": str(cfg.root("catalog")),
         "tre_quota_backend": "btrfs",
         "tre_smtp_host": SMTP_ADDRESS,
@@ -113,9 +126,9 @@ def write(cfg: LabConfig, report: Report) -> None:
         cfg.inventory_dir / "group_vars" / "all.yml": HEADER
         + yaml.safe_dump(all_yml(cfg), sort_keys=False),
     }
-    line = known_hosts_line(cfg)
-    if line:
-        files[cfg.known_hosts] = line
+    lines = [line for line in (known_hosts_line(cfg), archive_host.known_hosts_line(cfg)) if line]
+    if lines:
+        files[cfg.known_hosts] = "".join(lines)
     changed = [p for p, text in files.items() if write_if_changed(p, text)]
     if changed:
         report.did(

@@ -111,6 +111,12 @@ def check_sftp(cfg: LabConfig) -> str:
     return f"SFTP login as {OSSC_USER} on {where}, {OSSC_INBOX}/ has {len(entries)} entries"
 
 
+def check_archive_host(cfg: LabConfig) -> str:
+    from . import archive_host
+
+    return archive_host.check(cfg)
+
+
 def check_postgres(cfg: LabConfig) -> str:
     from . import postgres
 
@@ -133,6 +139,7 @@ def checks(cfg: LabConfig) -> list[Check]:
         _timed("storage", lambda: check_storage(cfg)),
         _timed("smtp", lambda: check_smtp(cfg)),
         _timed("sftp", lambda: check_sftp(cfg)),
+        _timed("archive", lambda: check_archive_host(cfg)),
         _timed("postgres", lambda: check_postgres(cfg)),
         _timed("inventory", lambda: check_inventory(cfg)),
     ]

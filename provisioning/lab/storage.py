@@ -14,8 +14,9 @@ from .config import LabConfig
 from .proc import Report, run
 
 # Root mode: members reach their project / workspace / subject through ACLs on the directory
-# below; the roots only need to be traversable (x), not listable, by others.
-ROOT_MODES = {"projects": 0o711, "home": 0o711, "archive": 0o700, "catalog": 0o711}
+# below; the roots only need to be traversable (x), not listable, by others. The archive root
+# is the archive host's (archive_host.py: <mount>/archive-host/archive, 0700).
+ROOT_MODES = {"projects": 0o711, "home": 0o711, "catalog": 0o711}
 
 
 def file_subjects() -> tuple[str, ...]:

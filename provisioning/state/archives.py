@@ -99,7 +99,9 @@ def archive_updates(
     changes: list[dict[str, Any]], verified: list[dict[str, Any]], today: str, now: str
 ) -> list[tuple[str, dict[str, Any]]]:
     """(project, fields) to save, in order, from a run's changes (or a killed run's journaled
-    changes) and its verifications (``archive_verified``; a failed one is not a change).
+    changes) and its verifications (``archive_verified``; a failed one is not a change, but
+    the module journals it as one, ``{op: verify, result: "failed: ..."}``, which a killed
+    run's recovery passes here among the changes).
     ``now``: the time of a verification whose own time is not known (journaled)."""
     times = {str(v["project"]): v.get("at") for v in verified if v.get("result") == "ok"}
     updates: list[tuple[str, dict[str, Any]]] = []
@@ -119,6 +121,9 @@ def archive_updates(
                     },
                 )
             )
+        elif c["op"] == "verify" and str(c.get("result") or "ok") != "ok":
+            # a failed verification the module journaled (recovered from a killed run)
+            updates.append((project, {"verify_result": c["result"], "verified_at": c.get("at")}))
         elif c["op"] == "verify":
             fields = {k: after.get(k) for k in ("location", "manifest_sha256", "files", "bytes")}
             fields.update(size_gb=after.get("size_gb"), status="verified", verify_result="ok")

@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pwd
 import shutil
 import sqlite3
+import stat
 import subprocess
 from pathlib import Path
 
@@ -60,12 +62,21 @@ def test_archive_at_the_end_files_checksums_state_and_ledger(lab_inventory, tmp_
     assert [c for c in still["changes"] if c["kind"] in ("archive", "subvolume")] == []
 
     plan = tre("plan", str(path), "--today", ENDED, env=env).stdout
-    assert f"> archive P{project} (4 files, 3.4 MB) to /srv/tre/archive/P{project}" in plan
+    where = f"sftp://{v['tre_archive_sftp_user']}@{v['tre_archive_sftp_host']}:2222/archive"
+    assert f"> archive P{project} (4 files, 3.4 MB) to {where}/P{project}" in plan
     assert f"> verify P{project} archive, read back against its manifest" in plan
     assert f"- remove subvolume P{project} after verified archive" in plan
     assert f"- remove workspace p{project}.jdevries after verified archive" in plan
 
-    done = tre_json("apply", str(path), "--today", ENDED, "--yes", env=env)
+    root = Path(v["tre_archive_root"])
+    os.chmod(root, 0o755)  # the module makes the archive root 0700 again (and says so)
+    try:
+        done = tre_json("apply", str(path), "--today", ENDED, "--yes", env=env)
+    finally:
+        mode = stat.S_IMODE(root.stat().st_mode)
+        os.chmod(root, 0o700)
+    assert mode == 0o700
+    assert any("was 0755; set to 0700" in w for w in done["warnings"]), done["warnings"]
     steps = [(c["op"], c["kind"]) for c in done["changes"] if c["op"] in ("archive", "verify")]
     steps += [(c["op"], c["kind"]) for c in done["changes"] if c["op"] == "remove"]
     assert steps == [
@@ -98,7 +109,13 @@ def test_archive_at_the_end_files_checksums_state_and_ledger(lab_inventory, tmp_
     assert row["status"] == "live-removed" and row["verify_result"] == "ok"
     assert row["manifest_sha256"] == hashlib.sha256(manifest).hexdigest()
     assert (row["files"], row["bytes"], row["size_gb"]) == (4, size, 1)
-    assert (row["archived_on"], row["location"]) == (ENDED, str(bag))
+    # written over SFTP: the row names the archive host's bag, which is `bag` on its disk
+    assert (row["archived_on"], row["location"]) == (ENDED, f"{where}/P{project}")
+    owner = pwd.getpwnam(v["tre_archive_sftp_user"]).pw_uid
+    for written in [bag, *bag.rglob("*")]:
+        st = written.lstat()
+        private = 0o700 if stat.S_ISDIR(st.st_mode) else 0o600
+        assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (owner, private), written
     show = tre_json("project", "show", project, env=env)
     assert (show["project"]["status"], show["project"]["status_since"]) == ("archived", ENDED)
     removed = [e for e in show["ledger"] if e["op"] == "remove"]

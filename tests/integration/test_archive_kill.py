@@ -1,6 +1,7 @@
 """`kill -9` between the archive copy and the live removal, at four points: the next apply
 finishes, nothing was deleted before a verification, nothing is archived twice, and the
-ledger tells the truth (issue 11).
+ledger tells the truth (issue 11). And a kill right after a failed verification: the failure
+is in the ledger once (the module journaled it), nothing is removed.
 
 The module pauses at a point through its test hook (``TRE_ARCHIVE_TEST_HOOK=pause:...``) and
 writes its pid; the test then kills tre's process group and the module with SIGKILL, as a
@@ -30,8 +31,9 @@ POINTS = [("7810", "copied"), ("7811", "archived"), ("7812", "verified")]
 POINTS += [("7813", "subvolume-removed")]
 
 
-def _kill_at(point: str, path: Path, env: dict[str, str], marker: Path) -> None:
-    hooked = {**os.environ, **env, "TRE_ARCHIVE_TEST_HOOK": f"pause:{point}:{marker}"}
+def _kill_at(point: str, path: Path, env: dict[str, str], marker: Path, also: str = "") -> None:
+    hook = f"{also};pause:{point}:{marker}" if also else f"pause:{point}:{marker}"
+    hooked = {**os.environ, **env, "TRE_ARCHIVE_TEST_HOOK": hook}
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "tre"), "apply", str(path), "--today", ENDED, "--yes"],
         cwd=REPO,
@@ -79,3 +81,33 @@ def test_kill_9_between_copy_and_removal(lab_inventory, tmp_path, project, point
     assert show["archive"]["status"] == "live-removed"
     assert show["project"]["status"] == "archived"
     assert tre_json("apply", str(path), "--today", ENDED, "--yes", env=env)["changes"] == []
+
+
+def test_kill_9_after_a_failed_verification_records_it_once(lab_inventory, tmp_path):
+    """Before, the failure reached the ledger only from the module's result: a kill after the
+    verification lost it. Now the module journals it the moment it fails."""
+    project = "8210"
+    v, env, path = set_up(tmp_path, project)
+    kept = put_files(v, project)
+    top = folder(v, project)
+    _kill_at("verify-failed", path, env, tmp_path / "paused", also="flip")
+    killed = tre_json("project", "show", project, env=env)["ledger"]
+    assert not [e for e in killed if e["op"] == "verify"]  # the run was not recorded yet
+
+    again = tre("apply", str(path), "--today", ENDED, "--yes", env=env, check=False)
+    assert "was interrupted" in again.stderr
+    assert again.returncode == 1 and "differ from the manifest" in again.stderr  # still bad
+    assert top.exists() and set(kept) <= {str(p.relative_to(top)) for p in top.rglob("*")}
+    ledger = tre_json("project", "show", project, env=env)["ledger"]
+    failures = [e for e in ledger if e["op"] == "verify"]
+    assert [e["detail"]["result"][:7] for e in failures] == ["failed:", "failed:"]
+    runs = Counter(e["run_id"] for e in failures)
+    assert sorted(runs.values()) == [1, 1]  # the killed run's once, this run's once
+    recovered = [e for e in failures if e["detail"].get("recovered")]
+    assert len(recovered) == 1 and "differ from the manifest" in recovered[0]["detail"]["result"]
+    assert not [e for e in ledger if e["op"] == "remove"]
+    tre("apply", str(path), "--today", ENDED, "--yes", env=env, check=False)
+    later = tre_json("project", "show", project, env=env)["ledger"]
+    assert (
+        Counter(e["run_id"] for e in later if e["op"] == "verify")[recovered[0]["run_id"]] == 1
+    )  # never recorded twice

@@ -271,7 +271,8 @@ def test_status_exits_0_with_every_part_up(lab_inventory):
                           text=True, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     parts = {p["part"]: p for p in json.loads(proc.stdout)}
-    assert {"ad", "storage", "smtp", "sftp", "postgres", "inventory"} <= set(parts), parts
+    expected = {"ad", "storage", "smtp", "sftp", "archive", "postgres", "inventory"}
+    assert expected <= set(parts), parts
     assert all(p["ok"] is True for p in parts.values()), parts
 
 

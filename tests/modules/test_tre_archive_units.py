@@ -164,3 +164,23 @@ def test_plan_lines_of_the_archive() -> None:
     assert change_line(archive) == "  > archive P7310 (3 files, 1.2 GB) to /srv/a/P7310"
     remove = {"op": "remove", "kind": "subvolume", "name": "P7310"}
     assert change_line(remove) == "  - remove subvolume P7310 after verified archive"
+
+
+def test_a_journaled_failed_verification_updates_only_the_result() -> None:
+    """What a killed run's recovery passes among its done changes (the module journals a
+    failed verification at once): the verify result, never the status ``verified``."""
+    journaled = {
+        "project": "7",
+        "op": "verify",
+        "kind": "archive",
+        "name": "P7",
+        "path": "sftp://a/P7",
+        "result": "failed: archive of P7: 1 of 3 file(s) differ",
+        "at": "T3",
+    }
+    assert archive_updates([journaled], [], "2027-02-01", "NOW") == [
+        (
+            "7",
+            {"verify_result": "failed: archive of P7: 1 of 3 file(s) differ", "verified_at": "T3"},
+        )
+    ]

@@ -17,37 +17,42 @@ Paths in the manifests are UTF-8; ``%``, CR and LF are percent-encoded (BagIt), 
 that is not UTF-8 has every byte >= 0x80 percent-encoded too, so every name round-trips.
 
 The bag is written into ``<archive_root>/.incoming-P<nr>`` (a leftover of a killed run is
-removed first: it was never complete) and renamed to ``P<nr>`` once synced, so ``P<nr>``
-exists only complete. ``verify`` reads every file back from disk (its cached pages dropped
-first) and compares the set of files and every digest with the manifest.
+removed first: it was never complete) and renamed to ``P<nr>`` once durable, so ``P<nr>``
+exists only complete. Everything goes through an archive store (``tre_archive_store``: the
+root on this host, or on the archive host over SFTP): ``write_bag_to(store, ...)`` here and
+``tre_archive_check.verify_store(store, ...)``, which reads every file back and compares the
+set of files and every digest with the manifest. ``write_bag``, ``verify``, ``is_complete``
+and ``final_dir`` are the same for a root on this host, by its path (the archive host's own
+modules use these).
 """
 
 from __future__ import annotations
 
-import ctypes
-import errno
 import hashlib
 import math
 import os
-import shutil
 import stat
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import BinaryIO
 
+from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_store import (
+    TAGMANIFEST,
+    ArchiveStore,
+    LocalArchiveStore,
+    bag_name,
+    incoming_name,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_walk import walk
 
 CHUNK = 4 << 20
 GB = 10**9
 FOLLOW_UP = "volgend project/"
 MANIFEST = "manifest-sha256.txt"
-TAGMANIFEST = "tagmanifest-sha256.txt"
 TAG_FILES = ("bagit.txt", "bag-info.txt", "skipped.txt", "volgend-project.txt", MANIFEST)
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-_NEW_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class ArchiveError(Exception):
@@ -133,29 +138,6 @@ def is_complete(archive_root: str, project: str) -> bool:
         return False
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _write_file(directory: str, name: str, text: str) -> bytes:
-    data = text.encode("utf-8", "surrogateescape")
-    fd = os.open(os.path.join(directory, name), _NEW_FLAGS, 0o600)
-    try:
-        _write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return data
-
-
-def _syncfs(fd: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.syncfs(fd) != 0:
-        raise OSError(ctypes.get_errno(), "syncfs failed")
-
-
 def _hash_while(read: Callable[[], bytes], use: Callable[[bytes], object] | None) -> tuple:
     """SHA-256 of the chunks ``read`` returns (until ``b""``), hashing chunk n in a second
     thread while chunk n is used (written) and chunk n+1 read: hashlib and the system calls
@@ -176,35 +158,48 @@ def _hash_while(read: Callable[[], bytes], use: Callable[[bytes], object] | None
     return digest.hexdigest(), size
 
 
-def _copier(data_dir: str, digests: dict[str, str]):
+def _copier(store: ArchiveStore, data_dir: str, digests: dict[str, str]):
+    made: set[str] = {data_dir}
+
     def copy(rel: str, src: int, st: os.stat_result) -> int:
-        target = os.path.join(data_dir, rel)
-        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
-        out = os.open(target, _NEW_FLAGS, 0o600)
+        target = f"{data_dir}/{rel}"
+        parts = target.split("/")
+        for depth in range(2, len(parts)):
+            parent = "/".join(parts[:depth])
+            if parent not in made:
+                store.mkdir(parent)
+                made.add(parent)
+        out = store.open_write(target)
         try:
-            digests[rel], copied = _hash_while(
-                lambda: os.read(src, CHUNK), lambda chunk: _write_all(out, chunk)
-            )
-            os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
+            digests[rel], copied = _hash_while(lambda: os.read(src, CHUNK), out.write)
         finally:
-            os.close(out)
+            out.close()
+        store.set_times(target, st.st_atime_ns, st.st_mtime_ns)
         return copied
 
     return copy
 
 
-def follow_up_entries(data_dir: str, files: list[tuple[str, int]]) -> list[tuple[str, str, int]]:
+def read_all(store: ArchiveStore, project: str, relpath: str) -> bytes:
+    """A whole (small) file of the bag ``P<nr>``: a tag file or a manifest."""
+    with store.open_read(project, relpath) as handle:
+        return b"".join(iter(lambda: handle.read(CHUNK), b""))
+
+
+def follow_up_in(
+    opener: Callable[[str], BinaryIO], files: list[tuple[str, int]]
+) -> list[tuple[str, str, int]]:
     """(zip, entry, size) of every ``volgend project/`` entry of the zips in ``archive/``.
 
-    Read from the archived copies (ours), listing only; a file that is not a readable zip is
-    listed as such with entry ``""``.
+    ``opener(rel)`` opens an archived copy (ours), read as a listing only; a file that is not
+    a readable zip is listed as such with entry ``""``.
     """
     found = []
     for rel, _size in files:
         if not (rel.startswith("archive/") and rel.lower().endswith(".zip")):
             continue
         try:
-            with zipfile.ZipFile(os.path.join(data_dir, rel)) as zipped:
+            with opener(rel) as handle, zipfile.ZipFile(handle) as zipped:
                 for info in zipped.infolist():
                     if info.filename.startswith(FOLLOW_UP) and info.filename != FOLLOW_UP:
                         found.append((rel, info.filename, info.file_size))
@@ -213,33 +208,32 @@ def follow_up_entries(data_dir: str, files: list[tuple[str, int]]) -> list[tuple
     return found
 
 
-def write_bag(
+def follow_up_entries(data_dir: str, files: list[tuple[str, int]]) -> list[tuple[str, str, int]]:
+    """``follow_up_in`` for a bag's ``data/`` directory on this host."""
+    return follow_up_in(lambda rel: open(os.path.join(data_dir, rel), "rb"), files)
+
+
+def write_bag_to(
+    store: ArchiveStore,
     project_fd: int,
-    archive_root: str,
     project: str,
     info: dict[str, str],
     copied: Callable[[], None] | None = None,
 ) -> str:
-    """Copy the selection into a new bag and make it ``P<nr>``; returns its location.
-
-    ``copied`` is called once every file is copied and synced, before any manifest (tests).
-    """
-    final, stage = final_dir(archive_root, project), staging_dir(archive_root, project)
-    if os.path.lexists(final):
+    """Copy the selection into a new bag through ``store`` and make it ``P<nr>``; returns
+    its location. ``copied`` is called once every file is copied and durable, before any
+    manifest (tests)."""
+    final = store.location(project)
+    if store.exists(project):
         raise ArchiveError(f"{final} exists but is not a complete archive; refused")
-    if os.path.lexists(stage):
-        shutil.rmtree(stage)  # never complete (no rename): a killed run's leftover
-    os.mkdir(stage, 0o700)
-    data_dir = os.path.join(stage, "data")
-    os.mkdir(data_dir, 0o700)
+    store.remove_incoming(project)  # never complete (no rename): a killed run's leftover
+    stage = incoming_name(project)
+    store.mkdir(stage)
+    store.mkdir(f"{stage}/data")
     digests: dict[str, str] = {}
-    walked = walk(project_fd, _copier(data_dir, digests))
-    follow = follow_up_entries(data_dir, walked.files)
-    fd = os.open(stage, _DIR_FLAGS)
-    try:
-        _syncfs(fd)  # every archived byte on disk before the manifest names it
-    finally:
-        os.close(fd)
+    walked = walk(project_fd, _copier(store, f"{stage}/data", digests))
+    store.sync(stage)  # every archived byte durable before the manifest names it
+    follow = follow_up_in(lambda rel: store.open_name(f"{stage}/data/{rel}"), walked.files)
     if copied is not None:
         copied()
     archive_bytes = walked.bytes_under("archive")
@@ -269,112 +263,43 @@ def write_bag(
         ),
     }
     tag_digests = {
-        name: hashlib.sha256(_write_file(stage, name, tags[name])).hexdigest() for name in TAG_FILES
+        name: hashlib.sha256(_write_tag(store, f"{stage}/{name}", tags[name])).hexdigest()
+        for name in TAG_FILES
     }
-    _write_file(stage, TAGMANIFEST, "".join(f"{d}  {n}\n" for n, d in tag_digests.items()))
-    _fsync_dir(stage)
-    os.rename(stage, final)
-    _fsync_dir(archive_root)
+    _write_tag(
+        store, f"{stage}/{TAGMANIFEST}", "".join(f"{d}  {n}\n" for n, d in tag_digests.items())
+    )
+    store.sync(stage)
+    store.rename(stage, bag_name(project))
     return final
 
 
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, _DIR_FLAGS)
+def _write_tag(store: ArchiveStore, name: str, text: str) -> bytes:
+    data = text.encode("utf-8", "surrogateescape")
+    out = store.open_write(name)
     try:
-        os.fsync(fd)
+        out.write(data)
     finally:
-        os.close(fd)
+        out.close()
+    return data
 
 
-def _read_digest(path: str, drop_cache: bool = True) -> tuple[str, int]:
-    fd = os.open(path, _READ_FLAGS)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ArchiveError(f"{path} is not a regular file")
-        if drop_cache:  # read back from the disk, not from the pages just written
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        return _hash_while(lambda: os.read(fd, CHUNK), None)
-    finally:
-        os.close(fd)
-
-
-def _manifest(path: str) -> tuple[bytes, dict[str, str]]:
-    fd = os.open(path, _READ_FLAGS)
-    try:
-        raw = b"".join(iter(lambda: os.read(fd, CHUNK), b""))
-    finally:
-        os.close(fd)
-    entries: dict[str, str] = {}
-    for line in raw.decode("utf-8", "surrogateescape").splitlines():
-        digest, sep, name = line.partition("  ")
-        if not sep or len(digest) != 64:
-            raise ArchiveError(f"{path}: a line is not '<sha256>  <path>'")
-        entries[decode_path(name)] = digest
-    return raw, entries
-
-
-def _payload(data_dir: str) -> list[str]:
-    """Every regular file below ``data/`` (relative to the bag); anything else refuses."""
-    found: list[str] = []
-    if stat.S_ISLNK(os.lstat(data_dir).st_mode):
-        raise ArchiveError(f"{data_dir} is a symbolic link; refused")
-    for top, dirs, files in os.walk(data_dir):
-        for name in dirs + files:
-            path = os.path.join(top, name)
-            mode = os.lstat(path).st_mode
-            if stat.S_ISLNK(mode) or not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
-                raise ArchiveError(f"{path} is not a regular file or directory; refused")
-        found += [os.path.relpath(os.path.join(top, n), os.path.dirname(data_dir)) for n in files]
-    return found
+def write_bag(
+    project_fd: int,
+    archive_root: str,
+    project: str,
+    info: dict[str, str],
+    copied: Callable[[], None] | None = None,
+) -> str:
+    """``write_bag_to`` an archive root on this host; returns the bag's path."""
+    return write_bag_to(LocalArchiveStore(archive_root), project_fd, project, info, copied)
 
 
 def verify(archive_root: str, project: str) -> Bag:
-    """Read the bag back and compare it with its manifests; ``ArchiveError`` on a mismatch."""
-    bag = final_dir(archive_root, project)
-    where = f"archive of P{project} at {bag}"
-    try:
-        _tag_raw, tags = _manifest(os.path.join(bag, TAGMANIFEST))
-        for name, expected in tags.items():
-            if _read_digest(os.path.join(bag, name))[0] != expected:
-                raise ArchiveError(f"{where}: {name} does not match {TAGMANIFEST}")
-        raw, entries = _manifest(os.path.join(bag, MANIFEST))
-        present = set(_payload(os.path.join(bag, "data")))
-        listed = set(entries)
-        if present != listed:
-            missing, extra = len(listed - present), len(present - listed)
-            raise ArchiveError(
-                f"{where}: {missing} file(s) of the manifest missing, {extra} not in it"
-            )
-        total = archive_bytes = 0
-        bad = []
-        for rel in sorted(listed):
-            digest, size = _read_digest(os.path.join(bag, rel))
-            total += size
-            archive_bytes += size if rel.startswith("data/archive/") else 0
-            if digest != entries[rel]:
-                bad.append(rel)
-        if bad:
-            raise ArchiveError(
-                f"{where}: {len(bad)} of {len(listed)} file(s) differ from the manifest"
-                f" (first: {encode_path(bad[0])})"
-            )
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise ArchiveError(f"{where}: a symbolic link in the archive; refused") from None
-        raise ArchiveError(f"{where}: {exc.strerror or exc}") from None
-    follow = _count_lines(os.path.join(bag, "volgend-project.txt"))
-    skipped = _count_lines(os.path.join(bag, "skipped.txt"))
-    return Bag(
-        bag,
-        len(listed),
-        total,
-        archive_bytes,
-        hashlib.sha256(raw).hexdigest(),
-        follow,
-        skipped,
+    """Read the bag ``<archive_root>/P<nr>`` back from this host's disk (cached pages dropped)
+    and compare it with its manifests; ``ArchiveError`` on a mismatch."""
+    from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_check import (
+        verify_store,
     )
 
-
-def _count_lines(path: str) -> int:
-    with open(path, "rb") as handle:
-        return sum(1 for line in handle if b"(not a readable zip)" not in line)
+    return verify_store(LocalArchiveStore(archive_root), project)

@@ -17,16 +17,21 @@ description:
     BagIt-like bag C(<archive_root>/P<project>) (C(data/), C(bag-info.txt),
     C(manifest-sha256.txt), C(tagmanifest-sha256.txt)); workspaces are never archived. The
     bag is written under C(.incoming-P<project>) and renamed into place once complete.
+  - The archive root is on the archive host, reached over SFTP (O(archive_host) and the
+    options after it; the host key checked against O(archive_known_hosts) only), or, without
+    O(archive_host), a directory of this host. The root is made 0700 and every file of a
+    bag 0600, every directory 0700.
   - Reads the project folder without leaving it - directories and files opened relative to
     their parent with C(O_NOFOLLOW); symbolic links, FIFOs, sockets and devices are skipped and
     listed in C(skipped.txt), never followed or opened. Hard links are archived as the bytes of
     the file (a btrfs hard link never leaves the project's subvolume).
   - Lists the entries of a top-level C(volgend project/) folder inside every zip of
     C(archive/) in C(volgend-project.txt) (zip listing only; nothing is extracted).
-  - Reads the whole bag back (cached pages dropped) and compares it with its manifests, in
-    every run that removes something; only then removes the subvolume (nested subvolumes,
-    limits and qgroups included) and then the workspaces. A failed verification fails the
-    project with one line and removes nothing; other projects go on.
+  - Reads the whole bag back (over SFTP, or from this host's disk with its cached pages
+    dropped) and compares it with its manifests, in every run that removes something; only
+    then removes the subvolume (nested subvolumes, limits and qgroups included) and then the
+    workspaces. A failed verification fails the project with one line and removes nothing;
+    other projects go on; it is journaled at once, so a killed run still has it recorded.
   - Idempotent and resumable from the disks alone - a complete bag is never written again, a
     killed run's partial bag is discarded and written anew, a second run changes nothing.
 version_added: "0.2.0"
@@ -52,10 +57,42 @@ options:
     required: true
   archive_root:
     description:
-      - Directory the archives are written to, on this host (root-only, 0700). A remote
-        archive host is reached by mounting it here; the module does not copy over the network.
+      - The archive root (made 0700) - with O(archive_host) the path the SFTP account sees
+        on the archive host (lab - C(/archive), its chroot), without it a directory of this
+        host.
     type: path
     required: true
+  archive_host:
+    description:
+      - Address of the archive host (the first host of group C(archive)); the bags are
+        written and read back over SFTP. Without it O(archive_root) is local.
+    type: str
+  archive_port:
+    description: SSH port of the archive host.
+    type: int
+    default: 22
+  archive_user:
+    description: The SFTP account on the archive host. Required with O(archive_host).
+    type: str
+  archive_key_file:
+    description: Private key file of that account (root-only). Required with O(archive_host).
+    type: path
+  archive_known_hosts:
+    description:
+      - known_hosts file holding the archive host's key; the only file consulted (an unknown
+        or different key - nothing is sent). Required with O(archive_host).
+    type: path
+  archive_timeout:
+    description: Seconds to wait for the archive host's SSH connection.
+    type: int
+    default: 15
+  confirmed_b64:
+    description:
+      - The irreversible steps of the plan the operator confirmed (base64 of a JSON list of
+        C({project, op, kind, name}); C(tre apply) passes C(tre_confirmed_b64)). A removal of
+        a subvolume or workspace not in it is left alone with a warning (docs/safety.md).
+        Omitted, nothing is filtered.
+    type: str
   quota_backend:
     description: Quota implementation (deletes the subvolumes and their qgroups).
     type: str
@@ -75,10 +112,22 @@ attributes:
 notes:
   - Runs on the file server (group C(fileservers)). Test hook C(TRE_ARCHIVE_TEST_HOOK) in the
     environment is for the lab tests only (docs/storage.md).
+  - Needs paramiko on the file server when O(archive_host) is given.
 """
 
 EXAMPLES = r"""
-- name: Archive ended projects
+- name: Archive ended projects to the archive host over SFTP
+  tre.secenv.tre_archive:
+    desired_b64: "{{ tre_desired_b64 }}"
+    projects_root: /srv/tre/projects
+    workspaces_root: /srv/tre/home
+    archive_host: archive01.example.org
+    archive_user: tre-archive
+    archive_key_file: /etc/tre/archive_ed25519
+    archive_known_hosts: /etc/tre/known_hosts
+    archive_root: /archive
+
+- name: Archive ended projects into a directory of this host (single-host install)
   tre.secenv.tre_archive:
     desired_b64: "{{ tre_desired_b64 }}"
     projects_root: /srv/tre/projects
@@ -109,7 +158,9 @@ archive_failed:
   type: list
   elements: dict
 archive_warnings:
-  description: Projects left alone with a reason (also emitted as warnings).
+  description:
+    - Projects left alone with a reason, and permissions corrected (the archive root made
+      0700, names in a bag readable by others made 0600/0700); also emitted as warnings.
   returned: always
   type: list
   elements: str
@@ -121,7 +172,17 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_run import 
     Roots,
     archive_project,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_store import (
+    ArchiveStore,
+    open_store,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
+from ansible_collections.tre.secenv.plugins.module_utils.tre_confirmed import (
+    CONFIRMED_OPTION,
+)
+from ansible_collections.tre.secenv.plugins.module_utils.tre_confirmed import (
+    decode as decode_confirmed,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     DESIRED_ONE_OF,
     DESIRED_OPTIONS,
@@ -137,14 +198,22 @@ def run_module() -> None:
     module = AnsibleModule(
         argument_spec={
             **DESIRED_OPTIONS,
+            **CONFIRMED_OPTION,
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
             "archive_root": {"type": "path", "required": True},
+            "archive_host": {"type": "str"},
+            "archive_port": {"type": "int", "default": 22},
+            "archive_user": {"type": "str"},
+            "archive_key_file": {"type": "path"},
+            "archive_known_hosts": {"type": "path"},
+            "archive_timeout": {"type": "int", "default": 15},
             "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
             "journal": {"type": "path"},
         },
         mutually_exclusive=DESIRED_ONE_OF,
         required_one_of=DESIRED_ONE_OF,
+        required_by={"archive_host": ("archive_user", "archive_key_file", "archive_known_hosts")},
         supports_check_mode=True,
     )
     params = module.params
@@ -170,23 +239,49 @@ def run_module() -> None:
         roots = Roots(
             safe_root(params["projects_root"], "projects_root"),
             safe_root(params["workspaces_root"], "workspaces_root"),
-            safe_root(params["archive_root"], "archive_root"),
         )
+        if not params["archive_host"]:
+            params["archive_root"] = safe_root(params["archive_root"], "archive_root")
+        elif not params["archive_root"].startswith("/") or "/../" in params["archive_root"] + "/":
+            raise ValueError("archive_root must be an absolute path without '..'")
+        confirmed = decode_confirmed(params["confirmed_b64"])
     except ValueError as exc:
         module.fail_json(msg=str(exc), **result)
     backend = get_backend(params["quota_backend"], lambda argv: module.run_command(argv))
     journal = Journal(None if module.check_mode else params["journal"])
+    opened: list[ArchiveStore] = []
+    refused: list[Exception] = []
+
+    def store() -> ArchiveStore:
+        """The archive store, opened (and its root made 0700) on first use; a connection
+        refused once is not tried again for every project."""
+        if refused:
+            raise refused[0]
+        if not opened:
+            try:
+                opened.append(open_store(params))
+                note = opened[0].prepare_root(fix=not module.check_mode)
+            except Exception as exc:
+                refused.append(exc)
+                raise
+            if note:
+                rep.warnings.append(note)
+                rep.root_fixed = not module.check_mode
+        return opened[0]
+
     try:
         for project in ended:
             archive_project(
-                project, str(desired.get("today") or ""), roots, backend, journal,
-                module.check_mode, rep,
+                project, str(desired.get("today") or ""), roots, store, backend, journal,
+                module.check_mode, rep, confirmed,
             )  # fmt: skip
     finally:
         journal.close()
+        for each in opened:
+            each.close()
     for warning in rep.warnings:
         module.warn(warning)
-    result["changed"] = bool(rep.changes)
+    result["changed"] = bool(rep.changes) or rep.root_fixed
     if rep.failed:
         first = rep.failed[0]
         more = f" (and {len(rep.failed) - 1} more failed projects)" if len(rep.failed) > 1 else ""
