@@ -15,6 +15,7 @@ from provisioning.naming import HEAVY_DESKTOP_GROUP, seat_group
 from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
 from provisioning.project_links import links_of, moves_index
+from provisioning.reopening import links, shown_day, with_links
 from provisioning.state import StateStore
 
 from .options import json_option, policy_option, state_url_option, today_option
@@ -110,9 +111,14 @@ def list_projects(state_url: str, today: date, as_json: bool) -> None:
     applied = store.applied_contracts()
     archives = {a["project"]: a for a in store.archives()}
     moves = moves_index(applied)
+    reopen = links(applied)  # issue 12: reopened as / reopens, both ways
     rows = [
         _moved(
-            _with_phase(r, applied.get(r["project"]), today, archives.get(r["project"])),
+            with_links(
+                _with_phase(r, applied.get(r["project"]), today, archives.get(r["project"])),
+                reopen.get(r["project"]),
+                today,
+            ),
             links_of(applied, [], r["project"], today, moves),
         )
         for r in store.projects()
@@ -200,9 +206,12 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
         last = store.last_revision(number)
         day = date.fromisoformat(summary["status_on"])
         summary = _with_phase(summary, last["contract"] if last else None, day, archive)
+        link = links(store.applied_contracts()).get(number)
+        summary = with_links(summary, link, shown_day(store, link, day))
     day = date.fromisoformat(summary.get("status_on") or date.today().isoformat())
-    links = links_of(store.applied_contracts(), store.transfer_rows(number), number, day)
-    summary = _moved(summary, links)
+    applied = store.applied_contracts()
+    moved = links_of(applied, store.transfer_rows(number), number, day)  # moves, transfers
+    summary = _moved(summary, moved)
     seats = _seats(store, load_policy(policy_path), number)
     if as_json:
         out = {
@@ -210,7 +219,7 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
             "archive": archive,
             "revisions": revisions,
             "seats": seats,
-            "links": links,
+            "links": moved,
             "ledger": [dataclasses.asdict(e) for e in ledger],
         }
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
@@ -220,7 +229,7 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
     click.echo(f"  status      {_status_text(summary)}{on}")
     click.echo(f"  period      {summary['start']} → {summary['end']}")
     click.echo(f"  retention   {summary['retention_years']} years")
-    for line in _link_lines(links):
+    for line in _link_lines(moved):
         click.echo(line)
     if summary["ossc_end"]:
         click.echo(
@@ -234,6 +243,10 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
             f" {archive['archived_on']}; verified {archive['verified_at'] or 'never'}"
             f" ({archive['verify_result'] or '-'})"
         )
+    if summary.get("reopens"):
+        click.echo(f"  reopens     {summary['reopens']} (its archive restored into restored/)")
+    if summary.get("reopened_as"):
+        click.echo(f"  reopened as {', '.join(summary['reopened_as'])}")
     for seat in seats:
         click.echo(f"  seats       {seat['group']}: {seat['held']} held by this project")
         if seat["holders"] > seat["seats"]:

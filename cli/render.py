@@ -52,6 +52,12 @@ def archive_line(change: dict[str, Any]) -> str | None:
             f"  > archive {name} ({after.get('files', 0)} files,"
             f" {_size(after.get('bytes', 0))}{skipped}) to {change.get('path')}"
         )
+    if (op, kind) == ("restore", "archive"):  # issue 12: a reopened project's archive
+        unpacked = f"; {after['entries']} entries from {after['zips_unpacked']} zip(s)"
+        return (
+            f"  > restore {str(name)[1:]} → P{change.get('project')}/restored"
+            f" ({after.get('files', 0)} files{unpacked if after.get('zips_unpacked') else ''})"
+        )
     if (op, kind) == ("verify", "archive"):
         return f"  > verify {name} archive, read back against its manifest"
     if op == "remove" and kind in ("subvolume", "workspace"):

@@ -39,6 +39,8 @@ def revision_of(contract: Contract) -> str:
     for key in ("moves_from", "transfers"):  # and those without moves or transfers
         if not data.get(key):
             data.pop(key, None)
+    if data.get("reopens") is None:
+        data.pop("reopens", None)  # and contracts that reopen nothing (issue 12)
     for person in data["researchers"] + data["observers"]:
         if person.get("language") == "nl":
             del person["language"]  # the default: the hash of an older contract stays

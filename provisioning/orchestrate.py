@@ -28,6 +28,7 @@ from .lifecycle import status_on
 from .policy_model import Policy
 from .process import wait_for_run
 from .project_links import link_desired, link_problems
+from .reopening import add_restores, reopen_problems
 from .revisions import RevisionProblem, check_revision
 from .runner import RunResult, TaskResult, journal_entries, new_run_id, run_site
 from .state import LedgerEntry, StateStore
@@ -118,14 +119,17 @@ def prepare(
     applied = store.applied_contracts()
     for k in token_conflicts(contracts, applied):  # one token, one person
         problems.append(RevisionProblem(k.given.project, "token-person", k.message()))
-    gone = {a["project"] for a in store.archives() if a["status"] == "live-removed"}
+    archives = {a["project"]: a for a in store.archives()}
+    gone = {p for p, a in archives.items() if a["status"] == "live-removed"}
     problems += link_problems(contracts, applied, gone, today)  # moves, transfers
+    problems += reopen_problems(contracts, applied, archives, today)  # issue 12
     forced = tuple(p for p in problems if force and p.forceable)
     problems = [p for p in problems if p not in forced]
     if problems:
         raise RevisionError(problems)
     desired = build_desired_state(contracts, policy, today, store.identities(), grants)
     link_desired(desired, contracts, today, store.transferred())
+    add_restores(desired, contracts, store)  # the archive of a reopened project (issue 12)
     return Prepared(contracts, desired, today, forced)
 
 

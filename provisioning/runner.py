@@ -152,6 +152,7 @@ _DATA_KEYS = (
     "consistent",
     "archive_verified",
     "archive_failed",
+    "restore_failed",
 )
 
 
@@ -209,6 +210,10 @@ def _extravars(
     # and the project files play without moved projects or transfers (docs/storage.md)
     extravars["tre_file_projects"] = sum(
         1 for p in desired.get("projects", []) if p.get("moved_to") or p.get("transfers")
+    )
+    # and the restore play without a reopened project to restore (issue 12)
+    extravars["tre_restore_projects"] = sum(
+        1 for p in desired.get("projects", []) if p.get("restore")
     )
     if journal is not None:
         extravars["tre_journal_dir"] = str(journal)

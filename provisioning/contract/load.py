@@ -78,6 +78,7 @@ def _build(d: parse.Draft, source: str) -> Contract:
         heavy_desktop=tuple(h for h in d.heavy_desktop if h),
         moves_from=d.moves_from,
         transfers=tuple(t for t in d.transfers if t),
+        reopens=d.reopens,
         source=source,
     )
 

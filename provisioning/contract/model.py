@@ -125,6 +125,8 @@ class Contract:
     #: Verhuizen: the project (another institution's) that moves here from ``start``.
     moves_from: str | None = None
     transfers: tuple[Transfer, ...] = ()
+    #: The ended project this new contract reopens from its archive (issue 12), or None.
+    reopens: str | None = None
     #: Where it was read from (a path), for messages only.
     source: str = field(default="", compare=False)
 

@@ -112,4 +112,7 @@ RULES: dict[str, str] = {
     "transfer-duplicate": "one transfers entry per source project",
     "transfer-project": "the source project of a transfer is in the run or in the state store",
     "transfer-source-active": "the source project is active on the transfer's from day",
+    # Reopen from the archive (heropenen; the rules against the state store are checked
+    # before each run: provisioning/reopening.py)
+    "reopens-self": "a contract does not reopen its own project number",
 }

@@ -144,6 +144,8 @@ def _project_problems(p: dict, project: str, seen_sams: set[str]) -> list[str]:
         errors.extend(_storage_problems(p["storage"], project))
     if p.get("ossc"):
         errors.extend(ossc_problems(p["ossc"], project))
+    if p.get("restore") is not None:
+        errors.extend(restore_problems(p["restore"], project))
     errors.extend(link_problems(p, project))
     return errors
 
@@ -179,6 +181,21 @@ def link_problems(p: dict, project: str) -> list[str]:
         ):
             errors.append(f"project {project}: transfer done must be a list of relative paths")
     return errors
+
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
+
+
+def restore_problems(restore: object, project: str) -> list[str]:
+    """The ``restore`` part of a reopened project (issue 12; tre_restore reads it)."""
+    if not isinstance(restore, dict):
+        return [f"project {project}: restore is not a mapping"]
+    n = str(restore.get("from_project", ""))
+    if not PROJECT_RE.fullmatch(n) or n == project:
+        return [f"project {project}: bad restore from_project {n!r}"]
+    if not matches(SHA256_RE, restore.get("manifest_sha256")):
+        return [f"project {project}: restore of P{n} has no recorded manifest SHA-256"]
+    return []
 
 
 def _absent_problems(p: dict, project: str) -> list[str]:
