@@ -38,6 +38,12 @@ def check(doc: Any, d: Draft, c: Checker) -> None:
         if d.moves_from and d.moves_from == d.project:
             c.add("moves_from", "moves-from-self", "a project cannot move from itself")
             d.moves_from = None
+        if d.moves_from and d.reopens:
+            c.add(
+                "moves_from",
+                "moves-from-reopens",
+                "a new contract either moves a project here or reopens one, not both",
+            )
     if doc.get("transfers") is not None:
         d.transfers = _transfers(doc["transfers"], d, c)
 

@@ -101,6 +101,8 @@ RULES: dict[str, str] = {
     "heavy-desktop-overlap": "one researcher's reservations do not overlap",
     # Moves and transfers (verhuizen, overzetten bestanden; docs/lifecycle.md)
     "moves-from-self": "moves_from names another project than the contract's own",
+    "moves-from-reopens": "a new contract either moves a project here (moves_from) or reopens "
+    "one (reopens), not both",
     "moves-from-project": "the project moved from is in the run (its contract applied "
     "together with the new one) or in the state store",
     "moves-from-institution": "a move goes to another institution: the new contract's "
