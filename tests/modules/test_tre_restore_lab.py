@@ -20,7 +20,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_store impor
     LocalArchiveStore,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_walk import open_project
-from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_zip_check import Limits
 
 from tests.integration.helpers import lab_vars

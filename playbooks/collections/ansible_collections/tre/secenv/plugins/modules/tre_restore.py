@@ -76,7 +76,7 @@ options:
   quota_backend:
     description: Quota implementation (reads the project's usage for the headroom).
     type: str
-    choices: [btrfs]
+    choices: [btrfs, xfs]
     default: btrfs
   max_zip_entries:
     description: Policy limit - a zip with more entries is not unpacked (the restore refuses).
@@ -138,7 +138,6 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_store import open_store
-from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     DESIRED_ONE_OF,
     DESIRED_OPTIONS,
@@ -147,6 +146,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     validate,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_restore_run import (
     Report,
     restore_project,
@@ -167,7 +167,7 @@ def run_module() -> None:
             "archive_key_file": {"type": "path"},
             "archive_known_hosts": {"type": "path"},
             "archive_timeout": {"type": "int", "default": 15},
-            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
+            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
             "max_zip_entries": {"type": "int", "default": 10000},
             "max_zip_bytes": {"type": "int", "default": 10**12},
             "journal": {"type": "path"},

@@ -43,6 +43,11 @@ description:
     (ENOSPC/E2BIG) is reported as such, not as a full disk.
   - An ACL write on a subvolume at its limit (EDQUOT) raises the limit for that write only and
     restores it; a limit left raised by a killed run is restored by the next run.
+  - With O(quota_backend=xfs) a "subvolume" is a directory with an XFS project id (C(P<nr>) gets
+    projid <nr>, a workspace 2^31 + its uid; set with C(xfs_quota project -s)), its limit the
+    project's block hard limit, the actual state read with one C(xfs_quota report -p) per file
+    system (the file system mounted with C(prjquota)); nothing can be nested; a full unit
+    answers ENOSPC. See docs/storage.md, "Choosing the quota backend".
 version_added: "0.1.0"
 author: tre
 options:
@@ -84,7 +89,7 @@ options:
   quota_backend:
     description: Quota implementation.
     type: str
-    choices: [btrfs]
+    choices: [btrfs, xfs]
     default: btrfs
   force:
     description: Allow lowering a limit to or below the current usage.
@@ -153,7 +158,6 @@ stats:
 import dataclasses
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     DESIRED_ONE_OF,
     DESIRED_OPTIONS,
@@ -162,6 +166,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import ISOLATE, execute
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_catalog import reader_groups
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_ops import plan_steps
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_plan import (
@@ -266,7 +271,7 @@ def run_module() -> None:
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
             "catalog_root": {"type": "path", "required": True},
-            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
+            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
             "force": {"type": "bool", "default": False},
             "id_min": {"type": "int", "default": 200000},
             "journal": {"type": "path"},
