@@ -58,9 +58,9 @@ options:
     type: path
     required: true
   quota_backend:
-    description: Quota implementation (reads usage and limits; deletes subvolumes and qgroups).
+    description: Quota implementation (reads usage and limits; deletes the old project's unit).
     type: str
-    choices: [btrfs]
+    choices: [btrfs, xfs]
     default: btrfs
 attributes:
   check_mode:
@@ -110,7 +110,6 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_run import Report
-from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_confirmed import (
     CONFIRMED_OPTION,
 )
@@ -126,6 +125,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_move_run import move_project
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_spec import safe_root
 from ansible_collections.tre.secenv.plugins.module_utils.tre_transfer_run import transfer_files
 
@@ -148,7 +148,7 @@ def run_module() -> None:
             **CONFIRMED_OPTION,
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
-            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
+            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
             "journal": {"type": "path"},
         },
         mutually_exclusive=DESIRED_ONE_OF,
