@@ -27,6 +27,7 @@ from .backend import POSTGRESQL, Db
 from .billing import BILLABLE_SCHEMA
 from .invoices import INVOICE_LINES_FINAL, INVOICE_SCHEMA
 from .jobs import JOB_RUNS_DDL
+from .transfers import TRANSFERS_DDL
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "archives", (ARCHIVES_DDL,)),
     Migration(7, "invoice_lines", (INVOICE_SCHEMA, AppendOnly(*INVOICE_LINES_FINAL))),
     Migration(8, "job_runs (periodic jobs done, docs/jobs.md)", (JOB_RUNS_DDL,)),
+    Migration(9, "transfers (files transferred between projects, once)", (TRANSFERS_DDL,)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

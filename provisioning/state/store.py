@@ -27,6 +27,7 @@ from .backend import SQLITE, Db, one_line, open_db
 from .billing import BillableUsage
 from .invoices import InvoiceRecords
 from .jobs import JobRuns
+from .transfers import TransferRecords
 
 DEFAULT_STATE_URL = "sqlite:////var/lib/tre/state.db"
 #: Run statuses the next apply recovers from the run's journal (``interrupted_runs``).
@@ -50,7 +51,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class StateStore(BillableUsage, ArchivesMixin, InvoiceRecords, JobRuns):
+class StateStore(BillableUsage, ArchivesMixin, InvoiceRecords, JobRuns, TransferRecords):
     """One database (SQLite or PostgreSQL); every method is one short transaction."""
 
     def __init__(self, url: str = DEFAULT_STATE_URL) -> None:
