@@ -36,6 +36,9 @@ def revision_of(contract: Contract) -> str:
         data.pop("suspensions", None)  # contracts without suspensions keep their old hash
     if not data.get("heavy_desktop"):
         data.pop("heavy_desktop", None)  # so do contracts without heavy desktop
+    for key in ("moves_from", "transfers"):  # and those without moves or transfers
+        if not data.get(key):
+            data.pop(key, None)
     if data.get("reopens") is None:
         data.pop("reopens", None)  # and contracts that reopen nothing (issue 12)
     for person in data["researchers"] + data["observers"]:

@@ -27,6 +27,7 @@ from .inventory import load_inventory
 from .lifecycle import status_on
 from .policy_model import Policy
 from .process import wait_for_run
+from .project_links import link_desired, link_problems
 from .reopening import add_restores, reopen_problems
 from .retention import due_on
 from .revisions import RevisionProblem, check_revision, retention_change
@@ -123,6 +124,8 @@ def prepare(
     for k in token_conflicts(contracts, applied):  # one token, one person
         problems.append(RevisionProblem(k.given.project, "token-person", k.message()))
     archives = {a["project"]: a for a in store.archives()}
+    gone = {p for p, a in archives.items() if a["status"] == "live-removed"}
+    problems += link_problems(contracts, applied, gone, today)  # moves, transfers
     problems += reopen_problems(contracts, applied, archives, today)  # issue 12
     forced = tuple(p for p in problems if force and p.forceable)
     problems = [p for p in problems if p not in forced]
@@ -130,6 +133,7 @@ def prepare(
         raise RevisionError(problems)
     desired = build_desired_state(contracts, policy, today, store.identities(), grants)
     mark_purged(desired, {p for p, a in archives.items() if a["status"] == "purged"})
+    link_desired(desired, contracts, today, store.transferred())
     add_restores(desired, contracts, store)  # the archive of a reopened project (issue 12)
     return Prepared(contracts, desired, today, forced)
 
@@ -182,6 +186,7 @@ def close_interrupted(
             )
             _issue(store, run["run_id"], done, None, {})
             record_archives(store, run["run_id"], run["actor"], run.get("today", ""), done)
+            store.record_transfers(run["run_id"], done)
             pending += [(run, c) for c in unsure]
         store.finish_run(run["run_id"], "interrupted", str(home / "runs" / run["run_id"]))
     return Interrupted([r["run_id"] for r in runs], pending)
@@ -224,6 +229,7 @@ def confirm_pending(
     for run, change in interrupted.pending:
         if change.get("project") in projects and _what(change) not in still_needed:
             record_archives(store, run["run_id"], run["actor"], run.get("today", ""), [change])
+            store.record_transfers(run["run_id"], [change])
     return len(happened)
 
 
@@ -273,6 +279,7 @@ def apply(
         store.record([_entry(run_id, who, c) for c in result.changes])
         today = prepared.today.isoformat()
         record_archives(store, run_id, who, today, result.changes, result.archive_verified)
+        store.record_transfers(run_id, result.changes)
     except StateError as e:
         _mark(store, run_id, "unrecorded", result.artifacts)
         raise StateError(f"{e}; the next apply records run {run_id} from its journal") from None
@@ -379,7 +386,7 @@ def _summary(contract: Contract, desired: dict[str, Any], today: date) -> dict[s
         "start": contract.start.isoformat(),
         "end": contract.end.isoformat(),
         "retention_years": contract.retention_years,
-        "status": status_on(contract, today),
+        "status": desired.get("status") or status_on(contract, today),  # moved: project_links
         "status_on": today.isoformat(),
         "ossc_end": ossc.get("end"),
         "ossc_destruction_deadline": ossc.get("destruction_deadline"),

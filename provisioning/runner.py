@@ -209,6 +209,10 @@ def _extravars(
         extravars["tre_confirmed_b64"] = encode_confirmed(confirmed)
     # site.yml skips the OSSC hand-off without projects that use it (2.9 MB for nothing)
     extravars["tre_ossc_projects"] = sum(1 for p in desired.get("projects", []) if p.get("ossc"))
+    # and the project files play without moved projects or transfers (docs/storage.md)
+    extravars["tre_file_projects"] = sum(
+        1 for p in desired.get("projects", []) if p.get("moved_to") or p.get("transfers")
+    )
     # and the restore play without a reopened project to restore (issue 12)
     extravars["tre_restore_projects"] = sum(
         1 for p in desired.get("projects", []) if p.get("restore")

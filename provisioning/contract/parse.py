@@ -32,6 +32,7 @@ from .model import (
     Person,
     SoftwareSeat,
     Suspension,
+    Transfer,
 )
 from .reopens import reopens_key
 
@@ -54,6 +55,8 @@ TOP_OPTIONAL = (
     "ossc",
     "suspensions",
     "heavy_desktop",
+    "moves_from",
+    "transfers",
     "reopens",
 )
 PERSON_REQUIRED = ("id", "name", "email", "employer")
@@ -92,6 +95,8 @@ class Draft:
     ossc: Ossc | None = None
     suspensions: list[Suspension | None] = field(default_factory=list)
     heavy_desktop: list[HeavyDesktop | None] = field(default_factory=list)
+    moves_from: str | None = None  # read by links.py
+    transfers: list[Transfer | None] = field(default_factory=list)  # read by links.py
     reopens: str | None = None  # issue 12: the ended project this new one reopens
     #: Which optional keys were given explicitly (``from``/``until`` defaults are filled in).
     given: set[str] = field(default_factory=set)

@@ -147,6 +147,40 @@ def _project_problems(p: dict, project: str, seen_sams: set[str]) -> list[str]:
         errors.extend(ossc_problems(p["ossc"], project))
     if p.get("restore") is not None:
         errors.extend(restore_problems(p["restore"], project))
+    errors.extend(link_problems(p, project))
+    return errors
+
+
+#: Statuses of a project whose catalogue reading is withdrawn as a whole and whose storage
+#: is never made again: ended (archived by tre_archive) and moved (tre_project_files).
+CLOSED_STATUSES = ("ended", "moved")
+
+
+def link_problems(p: dict, project: str) -> list[str]:
+    """``moved_to``, ``moves_from`` and ``transfers`` of one project (docs/desired-state.md):
+    project numbers (they become paths), ISO dates, ``done`` a list of relative paths."""
+    errors = []
+    for key in ("moved_to", "moves_from"):
+        if p.get(key) is not None and not matches(PROJECT_RE, p[key]):
+            errors.append(f"project {project}: bad {key} {p[key]!r}")
+    if p.get("moved_to") is not None and p.get("status") != "moved":
+        errors.append(f"project {project}: moved_to without status moved")
+    transfers = p.get("transfers")
+    if transfers is None:
+        return errors
+    if not isinstance(transfers, list):
+        return [*errors, f"project {project}: transfers is not a list"]
+    for t in transfers:
+        if not isinstance(t, dict) or not matches(PROJECT_RE, t.get("from_project")):
+            errors.append(f"project {project}: bad transfer source")
+            continue
+        if not is_date(t.get("from")):
+            errors.append(f"project {project}: transfer from {t.get('from')!r} is not a date")
+        done = t.get("done")
+        if not isinstance(done, list) or not all(
+            isinstance(d, str) and d and not d.startswith("/") and "\x00" not in d for d in done
+        ):
+            errors.append(f"project {project}: transfer done must be a list of relative paths")
     return errors
 
 

@@ -23,7 +23,7 @@ description:
   - Catalogue reader groups (one per file subject, C(OU=Subjects,<projects_ou>)) nest the
     members and observers groups of the run's projects reading the subject. A nesting the
     contract does not explain is refused (subjects are never removed), except for a project
-    with C(status=ended), whose reading is withdrawn (docs/lifecycle.md).
+    with C(status=ended) or C(status=moved), whose reading is withdrawn (docs/lifecycle.md).
   - New uid/gid numbers are reserved in one atomic modify of the allocator object
     C(CN=tre-id-allocator,<projects_ou>), safe under concurrent runs.
   - A new account gets a random initial password (must be changed at first logon) that is

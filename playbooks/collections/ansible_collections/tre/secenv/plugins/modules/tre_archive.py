@@ -11,8 +11,8 @@ short_description: Archive ended projects with a verified SHA-256 manifest, then
 description:
   - One call handles every project of the run (the whole C(tre_desired)) whose C(status) is
     C(ended) and that still has live data (its subvolume C(<projects_root>/P<project>) or a
-    workspace C(<workspaces_root>/<sam>) of one of its accounts); other projects are left
-    alone.
+    workspace C(<workspaces_root>/<sam>) of one of its accounts); other projects (also a
+    C(moved) one, whose folder C(tre.secenv.tre_project_files) moves) are left alone.
   - Archives the folders C(archive/) and C(OtherData/) of the project, byte for byte, into a
     BagIt-like bag C(<archive_root>/P<project>) (C(data/), C(bag-info.txt),
     C(manifest-sha256.txt), C(tagmanifest-sha256.txt)); workspaces are never archived. The

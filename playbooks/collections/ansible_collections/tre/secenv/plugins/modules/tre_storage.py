@@ -33,8 +33,9 @@ description:
     C(op=report, kind=nested_subvolume)); its usage counts towards the unit's usage; and the
     unit's limit is enforced over it by a level-1 qgroup C(1/<unit id>) holding the unit and
     every nested subvolume (change C(op=enforce, kind=qgroup); followed by a quota rescan).
-  - A project with C(status=ended) gets nothing new - without its subvolume (archived and
-    removed by C(tre.secenv.tre_archive), or never made) it is left out, and its workspaces
+  - A project with C(status=ended) or C(status=moved) gets nothing new - without its
+    subvolume (archived and removed by C(tre.secenv.tre_archive), moved by
+    C(tre.secenv.tre_project_files), or never made) it is left out, and its workspaces
     that are gone are not made again.
   - A failing step (e.g. one path's ACL write) fails only itself - every other step is still
     applied, returned and journaled; the module then fails with the first failure's line
