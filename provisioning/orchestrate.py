@@ -20,7 +20,7 @@ from .archiving import archived, mark_copying, record_archives
 from .contract.gate import require_runnable
 from .contract.model import Contract
 from .contract.tokens import token_conflicts
-from .desired import build_desired_state, revision_of
+from .desired import build_desired_state, mark_purged, revision_of
 from .errors import InventoryError, RevisionError, RunError, StateError
 from .identity import issued_by_run
 from .inventory import load_inventory
@@ -29,7 +29,8 @@ from .policy_model import Policy
 from .process import wait_for_run
 from .project_links import link_desired, link_problems
 from .reopening import add_restores, reopen_problems
-from .revisions import RevisionProblem, check_revision
+from .retention import due_on
+from .revisions import RevisionProblem, check_revision, retention_change
 from .runner import RunResult, TaskResult, journal_entries, new_run_id, run_site
 from .state import LedgerEntry, StateStore
 from .state.lock import apply_lock  # noqa: F401  (the apply lock; cli/cmd_run.py takes it here)
@@ -114,6 +115,9 @@ def prepare(
     for c in contracts:
         last = store.last_revision(c.project)
         problems += check_revision(c, last["contract"] if last else None, today, policy)
+        row = store.archive(c.project)
+        done = bool(row and row["status"] in ("live-removed", "purging", "purged"))
+        problems += retention_change(c, last["contract"] if last else None, done)
         if last:
             grants[c.project] = [s["name"] for s in last["contract"].get("file_subjects", [])]
     applied = store.applied_contracts()
@@ -128,6 +132,7 @@ def prepare(
     if problems:
         raise RevisionError(problems)
     desired = build_desired_state(contracts, policy, today, store.identities(), grants)
+    mark_purged(desired, {p for p, a in archives.items() if a["status"] == "purged"})
     link_desired(desired, contracts, today, store.transferred())
     add_restores(desired, contracts, store)  # the archive of a reopened project (issue 12)
     return Prepared(contracts, desired, today, forced)
@@ -352,6 +357,9 @@ def _save_revisions(
         if archived(store, c.project):  # its live data is gone: a state of what was done
             summary["status"] = "archived"
         store.save_revision(summary, revision_of(c), run_id, c.source, dataclasses.asdict(c))
+        if store.archive(c.project) is not None:  # the due date (docs/retention.md)
+            due = due_on(c.end, c.retention_years).isoformat()
+            store.set_retention(c.project, c.retention_years, due, _now())
 
 
 def _entry(run_id: str, who: str, change: dict[str, Any]) -> LedgerEntry:

@@ -49,8 +49,9 @@ EMAIL_RE = re.compile(rf"^[^@\s\x00-\x1f\x7f-\x9f\"<>,;:()\[\]\\]+@{_LABEL}(?:\.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ROLES = ("members", "observers")
 #: Parts of a project that ``absent`` may name (docs/desired-state.md); groups only with
-#: accounts (an account's primary group is a project group). Issue 14 (purge) adds "ou".
-ABSENT_PARTS = ("accounts", "groups")
+#: accounts (an account's primary group is a project group); the OU only with the groups
+#: (a purged project, docs/retention.md).
+ABSENT_PARTS = ("accounts", "groups", "ou")
 
 
 def matches(pattern: re.Pattern, value: object) -> bool:
@@ -204,6 +205,8 @@ def _absent_problems(p: dict, project: str) -> list[str]:
         return [f"project {project}: absent must be a list of {', '.join(ABSENT_PARTS)}"]
     if "groups" in absent and "accounts" not in absent:
         return [f"project {project}: groups can be absent only with the accounts"]
+    if "ou" in absent and "groups" not in absent:
+        return [f"project {project}: the OU can be absent only with the groups"]
     if "accounts" in absent and p.get("accounts"):
         return [f"project {project}: accounts are listed but absent"]
     return []

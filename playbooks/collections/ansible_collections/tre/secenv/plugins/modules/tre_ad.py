@@ -34,7 +34,10 @@ description:
     its end, docs/lifecycle.md) - its accounts right inside its OU named C(p<project>.*) and
     its members and observers groups are deleted, as the run's last writes, after its
     memberships of reader, seat and heavy desktop groups are removed. Other accounts in the
-    OU are disabled with a warning, never deleted; the OU stays.
+    OU are disabled with a warning, never deleted; the OU stays - unless the entry also says
+    C(ou) in C(absent) (a purged project, docs/retention.md) - then the OU is neither made
+    nor updated, and it is deleted after its accounts and groups when nothing else read is
+    inside it (else it stays, with a warning).
   - New numbers are never at or below C(identities.highest) of the desired state (the highest
     number tre ever issued), so a deleted object's number is never reused.
   - Fails without writing anything when a wanted sAMAccountName is held by another object
