@@ -46,6 +46,9 @@ unit: install
 test-lab: install
 	pytest -m lab
 
+# every molecule/*/molecule.yml, `vm` included: each scenario's dependency step installs what it
+# needs (podman, runc, debootstrap; for vm qemu-system-x86, qemu-utils, xfsprogs, and builds
+# the cached VM image: scripts/build-vm-image.sh), docs/molecule.md
 test-molecule: install
 	pytest -m molecule
 

@@ -12,6 +12,7 @@ import click
 
 from provisioning import __version__
 
+from .cmd_archive import archive, purge
 from .cmd_bill import bill
 from .cmd_config import config
 from .cmd_contract import contract
@@ -56,6 +57,8 @@ cli.add_command(config)
 cli.add_command(bill)
 cli.add_command(state)
 cli.add_command(ledger)
+cli.add_command(archive)
+cli.add_command(purge)
 
 
 def main() -> None:

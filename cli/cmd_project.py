@@ -14,6 +14,8 @@ from provisioning.lifecycle import Life
 from provisioning.naming import HEAVY_DESKTOP_GROUP, seat_group
 from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
+from provisioning.project_links import links_of, moves_index
+from provisioning.reopening import links, shown_day, with_links
 from provisioning.state import StateStore
 
 from .options import json_option, policy_option, state_url_option, today_option
@@ -61,6 +63,29 @@ def _with_phase(
     )
 
 
+def _moved(row: dict[str, Any], links: dict[str, Any]) -> dict[str, Any]:
+    """``moved`` (to its new project, since its start) over the contract's status."""
+    moved = links.get("moved_to")
+    if not moved:
+        return row
+    return dict(row, status="moved", status_since=moved["since"], status_until=None)
+
+
+def _link_lines(links: dict[str, Any]) -> list[str]:
+    """``moved to 7315 since 2027-01-01``, ``transfers in from 7302: 2 files (1.2 kB)``."""
+    lines = [
+        f"  {label:<11} {links[key]['project']} since {links[key]['since']}"
+        for key, label in (("moved_to", "moved to"), ("moved_from", "moved from"))
+        if key in links
+    ]
+    for key, label in (("transfers_in", "from"), ("transfers_out", "to")):
+        for t in links.get(key, []):
+            lines.append(
+                f"  transfer    {label} {t['project']}: {t['files']} files, {t['bytes']} bytes"
+            )
+    return lines
+
+
 def _status_text(row: dict[str, Any]) -> str:
     since, until = row.get("status_since"), row.get("status_until")
     if since and until:
@@ -85,8 +110,17 @@ def list_projects(state_url: str, today: date, as_json: bool) -> None:
     store = StateStore(state_url)
     applied = store.applied_contracts()
     archives = {a["project"]: a for a in store.archives()}
+    moves = moves_index(applied)
+    reopen = links(applied)  # issue 12: reopened as / reopens, both ways
     rows = [
-        _with_phase(r, applied.get(r["project"]), today, archives.get(r["project"]))
+        _moved(
+            with_links(
+                _with_phase(r, applied.get(r["project"]), today, archives.get(r["project"])),
+                reopen.get(r["project"]),
+                today,
+            ),
+            links_of(applied, [], r["project"], today, moves),
+        )
         for r in store.projects()
     ]
     partial = store.partial_projects()  # a first apply failed half-way: changes, no revision
@@ -172,6 +206,12 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
         last = store.last_revision(number)
         day = date.fromisoformat(summary["status_on"])
         summary = _with_phase(summary, last["contract"] if last else None, day, archive)
+        link = links(store.applied_contracts()).get(number)
+        summary = with_links(summary, link, shown_day(store, link, day))
+    day = date.fromisoformat(summary.get("status_on") or date.today().isoformat())
+    applied = store.applied_contracts()
+    moved = links_of(applied, store.transfer_rows(number), number, day)  # moves, transfers
+    summary = _moved(summary, moved)
     seats = _seats(store, load_policy(policy_path), number)
     if as_json:
         out = {
@@ -179,6 +219,7 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
             "archive": archive,
             "revisions": revisions,
             "seats": seats,
+            "links": moved,
             "ledger": [dataclasses.asdict(e) for e in ledger],
         }
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
@@ -188,6 +229,8 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
     click.echo(f"  status      {_status_text(summary)}{on}")
     click.echo(f"  period      {summary['start']} → {summary['end']}")
     click.echo(f"  retention   {summary['retention_years']} years")
+    for line in _link_lines(moved):
+        click.echo(line)
     if summary["ossc_end"]:
         click.echo(
             f"  OSSC        until {summary['ossc_end']}, content destroyed by"
@@ -200,6 +243,10 @@ def show(number: str, state_url: str, policy_path: str | None, as_json: bool) ->
             f" {archive['archived_on']}; verified {archive['verified_at'] or 'never'}"
             f" ({archive['verify_result'] or '-'})"
         )
+    if summary.get("reopens"):
+        click.echo(f"  reopens     {summary['reopens']} (its archive restored into restored/)")
+    if summary.get("reopened_as"):
+        click.echo(f"  reopened as {', '.join(summary['reopened_as'])}")
     for seat in seats:
         click.echo(f"  seats       {seat['group']}: {seat['held']} held by this project")
         if seat["holders"] > seat["seats"]:

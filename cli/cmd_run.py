@@ -21,6 +21,7 @@ from provisioning.orchestrate import (
 from provisioning.orchestrate import plan as do_plan
 from provisioning.policy import load_policy
 from provisioning.policy_model import Policy
+from provisioning.project_links import link_desired
 from provisioning.records import disk_errors, private_umask, prune_run_records
 from provisioning.runner import encode_desired
 from provisioning.state import StateStore
@@ -193,5 +194,5 @@ def desired(contracts, today, policy_path, b64) -> None:
       tre desired examples/contracts/ --today 2026-12-01 > desired.json
     """
     policy, loaded = _load(contracts, policy_path)
-    state = build_desired_state(loaded, policy, today)
+    state = link_desired(build_desired_state(loaded, policy, today), loaded, today)  # no state
     click.echo(encode_desired(state) if b64 else json.dumps(state, indent=2, ensure_ascii=False))

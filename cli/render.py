@@ -52,6 +52,12 @@ def archive_line(change: dict[str, Any]) -> str | None:
             f"  > archive {name} ({after.get('files', 0)} files,"
             f" {_size(after.get('bytes', 0))}{skipped}) to {change.get('path')}"
         )
+    if (op, kind) == ("restore", "archive"):  # issue 12: a reopened project's archive
+        unpacked = f"; {after['entries']} entries from {after['zips_unpacked']} zip(s)"
+        return (
+            f"  > restore {str(name)[1:]} → P{change.get('project')}/restored"
+            f" ({after.get('files', 0)} files{unpacked if after.get('zips_unpacked') else ''})"
+        )
     if (op, kind) == ("verify", "archive"):
         return f"  > verify {name} archive, read back against its manifest"
     if op == "remove" and kind in ("subvolume", "workspace"):
@@ -59,8 +65,26 @@ def archive_line(change: dict[str, Any]) -> str | None:
     return None
 
 
+def files_line(change: dict[str, Any]) -> str | None:
+    """A move's and a transfer's lines (docs/lifecycle.md): ``> move P7311 → P7315 (12 files,
+    3.4 MB)``, ``- remove P7311 content after verified move``, ``> transfer ...``."""
+    op, kind, name = change.get("op"), change.get("kind"), change.get("name")
+    after = change.get("after") if isinstance(change.get("after"), dict) else {}
+    count = f"{after.get('files', 0)} files, {_size(after.get('bytes', 0))}"
+    if (op, kind) == ("move", "content"):
+        return f"  > move {name} → P{after.get('to_project')} ({count})"
+    if (op, kind) == ("verify", "move"):
+        return f"  > verify {name} copies in P{after.get('to_project')}, read back (SHA-256)"
+    if op == "remove" and change.get("via") == "move":
+        what = f"{name} content" if kind == "content" else f"{kind} {name}"
+        return f"  - remove {what} after verified move"
+    if (op, kind) == ("transfer", "files"):
+        return f"  > transfer {name} → P{change.get('project')}/import ({count})"
+    return None
+
+
 def change_line(change: dict[str, Any]) -> str:
-    line = archive_line(change)
+    line = files_line(change) or archive_line(change)
     if line is not None:
         return line
     op = str(change.get("op", "?"))

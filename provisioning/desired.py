@@ -36,6 +36,11 @@ def revision_of(contract: Contract) -> str:
         data.pop("suspensions", None)  # contracts without suspensions keep their old hash
     if not data.get("heavy_desktop"):
         data.pop("heavy_desktop", None)  # so do contracts without heavy desktop
+    for key in ("moves_from", "transfers"):  # and those without moves or transfers
+        if not data.get(key):
+            data.pop(key, None)
+    if data.get("reopens") is None:
+        data.pop("reopens", None)  # and contracts that reopen nothing (issue 12)
     for person in data["researchers"] + data["observers"]:
         if person.get("language") == "nl":
             del person["language"]  # the default: the hash of an older contract stays
@@ -161,8 +166,54 @@ def project_desired(
         "ossc": _ossc(contract, policy),
     }
     if closed:
-        entry["absent"] = ["accounts", "groups"]  # purged (issue 14) adds "ou"
+        entry["absent"] = ["accounts", "groups"]  # purged adds "ou" (mark_purged)
     return entry
+
+
+#: What a purged project's entry says must not exist (docs/retention.md).
+PURGED_ABSENT = ["accounts", "groups", "ou"]
+
+
+def mark_purged(desired: dict[str, Any], purged: set[str]) -> dict[str, Any]:
+    """Entries of purged projects: no accounts, and accounts, groups and OU absent, so no
+    run makes them again and tre_ad deletes what is left (docs/retention.md)."""
+    for p in desired["projects"]:
+        if p["project"] in purged:
+            p.update(accounts=[], absent=list(PURGED_ABSENT))
+    return desired
+
+
+def purged_desired(
+    contracts: dict[str, dict[str, Any]], today: date, issued: Issued
+) -> dict[str, Any]:
+    """The desired state of purged projects alone, from their last applied contracts (stored
+    dicts), for the AD part of ``tre purge``: their OU, groups and accounts absent."""
+    projects = []
+    for nr in sorted(contracts, key=int):
+        c = contracts[nr]
+        projects.append(
+            {
+                "project": nr,
+                "ou": project_ou(nr),
+                "title": c.get("title") or f"Project {nr}",
+                "start": str(c.get("start")),
+                "end": str(c.get("end")),
+                "status": "ended",
+                "groups": {
+                    "members": {"name": project_group(nr, "members")},
+                    "observers": {"name": project_group(nr, "observers")},
+                },
+                "accounts": [],
+                "absent": list(PURGED_ABSENT),
+            }
+        )
+    return {
+        "today": today.isoformat(),
+        "projects": projects,
+        "software": {},
+        "subjects": {},
+        "identities": issued.for_run(list(contracts)),
+    }
 
 
 def build_desired_state(

@@ -20,14 +20,17 @@ from .archiving import archived, mark_copying, record_archives
 from .contract.gate import require_runnable
 from .contract.model import Contract
 from .contract.tokens import token_conflicts
-from .desired import build_desired_state, revision_of
+from .desired import build_desired_state, mark_purged, revision_of
 from .errors import InventoryError, RevisionError, RunError, StateError
 from .identity import issued_by_run
 from .inventory import load_inventory
 from .lifecycle import status_on
 from .policy_model import Policy
 from .process import wait_for_run
-from .revisions import RevisionProblem, check_revision
+from .project_links import link_desired, link_problems
+from .reopening import add_restores, reopen_problems
+from .retention import due_on
+from .revisions import RevisionProblem, check_revision, retention_change
 from .runner import RunResult, TaskResult, journal_entries, new_run_id, run_site
 from .state import LedgerEntry, StateStore
 from .state.lock import apply_lock  # noqa: F401  (the apply lock; cli/cmd_run.py takes it here)
@@ -112,15 +115,26 @@ def prepare(
     for c in contracts:
         last = store.last_revision(c.project)
         problems += check_revision(c, last["contract"] if last else None, today, policy)
+        row = store.archive(c.project)
+        done = bool(row and row["status"] in ("live-removed", "purging", "purged"))
+        problems += retention_change(c, last["contract"] if last else None, done)
         if last:
             grants[c.project] = [s["name"] for s in last["contract"].get("file_subjects", [])]
-    for k in token_conflicts(contracts, store.applied_contracts()):  # one token, one person
+    applied = store.applied_contracts()
+    for k in token_conflicts(contracts, applied):  # one token, one person
         problems.append(RevisionProblem(k.given.project, "token-person", k.message()))
+    archives = {a["project"]: a for a in store.archives()}
+    gone = {p for p, a in archives.items() if a["status"] == "live-removed"}
+    problems += link_problems(contracts, applied, gone, today)  # moves, transfers
+    problems += reopen_problems(contracts, applied, archives, today)  # issue 12
     forced = tuple(p for p in problems if force and p.forceable)
     problems = [p for p in problems if p not in forced]
     if problems:
         raise RevisionError(problems)
     desired = build_desired_state(contracts, policy, today, store.identities(), grants)
+    mark_purged(desired, {p for p, a in archives.items() if a["status"] == "purged"})
+    link_desired(desired, contracts, today, store.transferred())
+    add_restores(desired, contracts, store)  # the archive of a reopened project (issue 12)
     return Prepared(contracts, desired, today, forced)
 
 
@@ -172,6 +186,7 @@ def close_interrupted(
             )
             _issue(store, run["run_id"], done, None, {})
             record_archives(store, run["run_id"], run["actor"], run.get("today", ""), done)
+            store.record_transfers(run["run_id"], done)
             pending += [(run, c) for c in unsure]
         store.finish_run(run["run_id"], "interrupted", str(home / "runs" / run["run_id"]))
     return Interrupted([r["run_id"] for r in runs], pending)
@@ -214,6 +229,7 @@ def confirm_pending(
     for run, change in interrupted.pending:
         if change.get("project") in projects and _what(change) not in still_needed:
             record_archives(store, run["run_id"], run["actor"], run.get("today", ""), [change])
+            store.record_transfers(run["run_id"], [change])
     return len(happened)
 
 
@@ -263,6 +279,7 @@ def apply(
         store.record([_entry(run_id, who, c) for c in result.changes])
         today = prepared.today.isoformat()
         record_archives(store, run_id, who, today, result.changes, result.archive_verified)
+        store.record_transfers(run_id, result.changes)
     except StateError as e:
         _mark(store, run_id, "unrecorded", result.artifacts)
         raise StateError(f"{e}; the next apply records run {run_id} from its journal") from None
@@ -340,6 +357,9 @@ def _save_revisions(
         if archived(store, c.project):  # its live data is gone: a state of what was done
             summary["status"] = "archived"
         store.save_revision(summary, revision_of(c), run_id, c.source, dataclasses.asdict(c))
+        if store.archive(c.project) is not None:  # the due date (docs/retention.md)
+            due = due_on(c.end, c.retention_years).isoformat()
+            store.set_retention(c.project, c.retention_years, due, _now())
 
 
 def _entry(run_id: str, who: str, change: dict[str, Any]) -> LedgerEntry:
@@ -366,7 +386,7 @@ def _summary(contract: Contract, desired: dict[str, Any], today: date) -> dict[s
         "start": contract.start.isoformat(),
         "end": contract.end.isoformat(),
         "retention_years": contract.retention_years,
-        "status": status_on(contract, today),
+        "status": desired.get("status") or status_on(contract, today),  # moved: project_links
         "status_on": today.isoformat(),
         "ossc_end": ossc.get("end"),
         "ossc_destruction_deadline": ossc.get("destruction_deadline"),

@@ -50,6 +50,9 @@ _INTS: dict[str, tuple[int, int]] = {
     "output_light_max_files": (0, 10**6),
     "output_light_max_cells": (0, 10**9),
     "run_records_days": (1, 36500),
+    "archive_verify_days": (1, 3650),
+    "purge_grace_days": (0, 3650),
+    "purge_max_per_run": (1, 100000),
 }
 _REQUIRED = (
     "name",
@@ -64,7 +67,8 @@ _REQUIRED = (
     "subject_group",
     *[k for k in _INTS if k in {f.name for f in fields(Policy) if f.default is MISSING}],
 )
-_OPTIONAL = (*(k for k in _INTS if k not in _REQUIRED), "end_reminder_days")
+_DAY_LISTS = ("end_reminder_days", "purge_notice_days")
+_OPTIONAL = (*(k for k in _INTS if k not in _REQUIRED), *_DAY_LISTS)
 _TARIFFS_REQUIRED = tuple(f.name for f in fields(Tariffs) if not isinstance(f.default, Decimal))
 _TARIFFS_OPTIONAL = tuple(f.name for f in fields(Tariffs) if isinstance(f.default, Decimal))
 
@@ -124,11 +128,10 @@ def parse_policy(doc: Any, c: Checker, source: str = "") -> Policy | None:
         if "subject_group" in m
         else None
     )  # fmt: skip
-    reminders = _days(m["end_reminder_days"], c) if "end_reminder_days" in m else None
+    day_lists = {k: _days(m[k], k, c) for k in _DAY_LISTS if k in m}
     if c.problems:
         return None
-    if reminders is not None:
-        ints["end_reminder_days"] = reminders  # type: ignore[assignment]
+    ints.update(day_lists)  # type: ignore[arg-type]
     return Policy(
         name=name,  # type: ignore[arg-type]
         currency=currency,  # type: ignore[arg-type]
@@ -176,15 +179,16 @@ def _steps(value: Any, c: Checker) -> tuple[StorageStep, ...] | None:
     return tuple(out)
 
 
-def _days(value: Any, c: Checker) -> tuple[int, ...]:
-    """``end_reminder_days``: distinct whole days before the end, largest first."""
+def _days(value: Any, key: str, c: Checker) -> tuple[int, ...]:
+    """``end_reminder_days``, ``purge_notice_days``: distinct whole days before a date,
+    largest first."""
     days = [
         d
-        for i, v in enumerate(_list(value, "end_reminder_days", c))
-        if (d := c.integer(v, join("end_reminder_days", i), 1, 3650)) is not None
+        for i, v in enumerate(_list(value, key, c))
+        if (d := c.integer(v, join(key, i), 1, 3650)) is not None
     ]
     if len(set(days)) != len(days):
-        c.add("end_reminder_days", "duplicate", "a day is listed twice")
+        c.add(key, "duplicate", "a day is listed twice")
     return tuple(sorted(set(days), reverse=True))
 
 

@@ -120,6 +120,14 @@ class Policy:
     run_records_days: int
     #: The lead is reminded this many days before the project's end (docs/jobs.md).
     end_reminder_days: tuple[int, ...] = (42, 14)
+    #: Every archive is read back against its manifest at least this often (docs/retention.md).
+    archive_verify_days: int = 365
+    #: The lead and the operator are mailed this many days before an archive's purge is due.
+    purge_notice_days: tuple[int, ...] = (90, 30)
+    #: An archive is purged no sooner than this many days after its last notice.
+    purge_grace_days: int = 30
+    #: ``tre purge --yes`` deletes at most this many archives per run.
+    purge_max_per_run: int = 10
     #: Where the policy was read from (file path, or the shipped default's name).
     source: str = ""
 

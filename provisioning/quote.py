@@ -109,10 +109,16 @@ def quote(contract: Contract, policy: Policy) -> Quote:
         if month not in suspended:
             add(month, "monthly", item, price)
 
-    add(first, "one-off", "project start (base)", t.project_start)
+    if c.moves_from:  # verhuizen: the move fee instead of the start fees (docs/billing.md)
+        add(first, "one-off", f"project move (from {c.moves_from})", t.move_project)
+    elif c.reopens:  # issue 12: the reopen fee instead of the start fees (docs/quote.md)
+        add(first, "one-off", f"reopen of project {c.reopens} from its archive", t.reopen_project)
+    else:
+        add(first, "one-off", "project start (base)", t.project_start)
     for g in c.file_subjects:
         if g.start <= c.start:
-            add(first, "one-off", "file subject at start", t.file_subject)
+            if not c.moves_from and not c.reopens:
+                add(first, "one-off", "file subject at start", t.file_subject)
         else:
             add(g.start, "one-off", f"file subject added ({g.name})", t.file_subject_added)
         for m in months(g.start, c.end):

@@ -124,5 +124,23 @@ def _extension(new: Contract, old_end: date, today: date, policy: Policy) -> lis
     ]
 
 
+def retention_change(
+    new: Contract, previous: dict[str, Any] | None, archived: bool
+) -> list[RevisionProblem]:
+    """The retention (5 → 10 years, say) may change until the project is archived; after
+    that the archive's due date is fixed (docs/retention.md)."""
+    old = (previous or {}).get("retention_years")
+    if not archived or old is None or new.retention_years == old:
+        return []
+    return [
+        RevisionProblem(
+            new.project,
+            "retention-after-archive",
+            f"the retention cannot change from {old} to {new.retention_years} years: the"
+            " project is archived",
+        )
+    ]
+
+
 def _as_dicts(contract: Contract) -> list[dict[str, Any]]:
     return [{"id": r.id, "start": r.start, "end": r.end} for r in contract.researchers]

@@ -152,6 +152,9 @@ _DATA_KEYS = (
     "consistent",
     "archive_verified",
     "archive_failed",
+    "archive_state",
+    "archive_refused",
+    "restore_failed",
 )
 
 
@@ -206,6 +209,14 @@ def _extravars(
         extravars["tre_confirmed_b64"] = encode_confirmed(confirmed)
     # site.yml skips the OSSC hand-off without projects that use it (2.9 MB for nothing)
     extravars["tre_ossc_projects"] = sum(1 for p in desired.get("projects", []) if p.get("ossc"))
+    # and the project files play without moved projects or transfers (docs/storage.md)
+    extravars["tre_file_projects"] = sum(
+        1 for p in desired.get("projects", []) if p.get("moved_to") or p.get("transfers")
+    )
+    # and the restore play without a reopened project to restore (issue 12)
+    extravars["tre_restore_projects"] = sum(
+        1 for p in desired.get("projects", []) if p.get("restore")
+    )
     if journal is not None:
         extravars["tre_journal_dir"] = str(journal)
     return extravars
@@ -289,6 +300,27 @@ def run_read(inventory: Path, playbook: str, extravars: dict[str, Any], private:
     run_id = new_run_id()
     runner = _run(private, playbooks, playbook, inventory, True, run_id, extravars)
     return _result(runner, run_id, True, private)
+
+
+def run_playbook(
+    inventory: Path,
+    playbook: str,
+    extravars: dict[str, Any],
+    *,
+    check: bool,
+    home: Path,
+    run_id: str,
+) -> RunResult:
+    """Run another playbook beside site.yml (``archive.yml``) for real or in check mode; its
+    ansible-runner directory is kept as the run's record (``<home>/runs/<run_id>``,
+    the journal of the modules under ``journal/``)."""
+    playbooks = playbooks_dir()
+    if not (playbooks / playbook).is_file():
+        raise RunError(f"no {playbook} in {playbooks}")
+    private = new_run_dir(home, run_id)
+    extravars = dict(extravars, tre_journal_dir=str(private / "journal"))
+    runner = _run(private, playbooks, playbook, inventory, check, run_id, extravars)
+    return _result(runner, run_id, check, private)
 
 
 def _run(

@@ -12,7 +12,7 @@ from provisioning.validation.fields import FILE_PATH, Checker, Problem
 from provisioning.validation.files import read_bytes
 from provisioning.validation.yamlsafe import load_bytes
 
-from . import adlimits, heavy_desktop, parse, rules
+from . import adlimits, heavy_desktop, links, parse, rules
 from .model import Contract
 from .tokens import token_conflicts
 
@@ -32,6 +32,7 @@ def check_document(doc: Any, policy: Policy, c: Checker) -> parse.Draft:
     draft = parse.parse(doc, policy, c)
     rules.check(draft, policy, c)
     heavy_desktop.check(draft, policy, c)
+    links.check(doc, draft, c)
     adlimits.check(draft, c)
     return draft
 
@@ -75,6 +76,9 @@ def _build(d: parse.Draft, source: str) -> Contract:
         ossc=Ossc(ossc.researchers, ossc.start, ossc.end) if ossc else None,
         suspensions=tuple(sorted((s for s in d.suspensions if s), key=lambda s: s.start)),
         heavy_desktop=tuple(h for h in d.heavy_desktop if h),
+        moves_from=d.moves_from,
+        transfers=tuple(t for t in d.transfers if t),
+        reopens=d.reopens,
         source=source,
     )
 

@@ -96,6 +96,15 @@ class HeavyDesktop:
 
 
 @dataclass(frozen=True)
+class Transfer:
+    """Overzetten bestanden: the files of ``from_project``'s folder ``Overzetten naar project
+    <this project>/`` are copied into this project's ``import/`` from ``start`` (once each)."""
+
+    from_project: str
+    start: date
+
+
+@dataclass(frozen=True)
 class Contract:
     project: str
     title: str
@@ -113,6 +122,11 @@ class Contract:
     ossc: Ossc | None = None
     suspensions: tuple[Suspension, ...] = ()
     heavy_desktop: tuple[HeavyDesktop, ...] = ()
+    #: Verhuizen: the project (another institution's) that moves here from ``start``.
+    moves_from: str | None = None
+    transfers: tuple[Transfer, ...] = ()
+    #: The ended project this new contract reopens from its archive (issue 12), or None.
+    reopens: str | None = None
     #: Where it was read from (a path), for messages only.
     source: str = field(default="", compare=False)
 

@@ -32,7 +32,9 @@ from .model import (
     Person,
     SoftwareSeat,
     Suspension,
+    Transfer,
 )
+from .reopens import reopens_key
 
 TOP_REQUIRED = (
     "project",
@@ -53,6 +55,9 @@ TOP_OPTIONAL = (
     "ossc",
     "suspensions",
     "heavy_desktop",
+    "moves_from",
+    "transfers",
+    "reopens",
 )
 PERSON_REQUIRED = ("id", "name", "email", "employer")
 PERSON_OPTIONAL = (
@@ -90,6 +95,9 @@ class Draft:
     ossc: Ossc | None = None
     suspensions: list[Suspension | None] = field(default_factory=list)
     heavy_desktop: list[HeavyDesktop | None] = field(default_factory=list)
+    moves_from: str | None = None  # read by links.py
+    transfers: list[Transfer | None] = field(default_factory=list)  # read by links.py
+    reopens: str | None = None  # issue 12: the ended project this new one reopens
     #: Which optional keys were given explicitly (``from``/``until`` defaults are filled in).
     given: set[str] = field(default_factory=set)
 
@@ -142,6 +150,8 @@ def parse(doc: Any, policy: Policy, c: Checker) -> Draft:
         d.suspensions = _suspensions(top["suspensions"], d, c)
     if top.get("heavy_desktop") is not None:
         d.heavy_desktop = _heavy_desktop(top["heavy_desktop"], d, c)
+    if top.get("reopens") is not None:
+        d.reopens = reopens_key(top["reopens"], d.project, c)
     return d
 
 

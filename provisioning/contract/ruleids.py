@@ -99,4 +99,22 @@ RULES: dict[str, str] = {
     "heavy-desktop-researcher": "the reservation names one of the project's researchers",
     "heavy-desktop-period": "the reservation lies inside the researcher's period on the project",
     "heavy-desktop-overlap": "one researcher's reservations do not overlap",
+    # Moves and transfers (verhuizen, overzetten bestanden; docs/lifecycle.md)
+    "moves-from-self": "moves_from names another project than the contract's own",
+    "moves-from-reopens": "a new contract either moves a project here (moves_from) or reopens "
+    "one (reopens), not both",
+    "moves-from-project": "the project moved from is in the run (its contract applied "
+    "together with the new one) or in the state store",
+    "moves-from-institution": "a move goes to another institution: the new contract's "
+    "institution differs from the old project's",
+    "moves-from-ended": "the project moved from has not ended (nor been archived) on the new "
+    "contract's start",
+    "moves-from-twice": "a project moves once: no other contract moves it too",
+    "transfer-self": "a transfer comes from another project",
+    "transfer-duplicate": "one transfers entry per source project",
+    "transfer-project": "the source project of a transfer is in the run or in the state store",
+    "transfer-source-active": "the source project is active on the transfer's from day",
+    # Reopen from the archive (heropenen; the rules against the state store are checked
+    # before each run: provisioning/reopening.py)
+    "reopens-self": "a contract does not reopen its own project number",
 }

@@ -20,8 +20,12 @@ from .framework import (
 )
 from .quota import QUOTA_MONTHLY, QUOTA_WEEKLY
 from .reminders import END_REMINDERS, OSSC_DEADLINE
+from .retention import ARCHIVE_VERIFY, PURGE_NOTICES
 
-JOBS: list[Job] = [RECONCILE, DRIFT, END_REMINDERS, OSSC_DEADLINE, QUOTA_WEEKLY, QUOTA_MONTHLY]
+JOBS: list[Job] = [
+    RECONCILE, DRIFT, END_REMINDERS, OSSC_DEADLINE, QUOTA_WEEKLY, QUOTA_MONTHLY,
+    ARCHIVE_VERIFY, PURGE_NOTICES,
+]  # fmt: skip
 JOB_NAMES = tuple(j.name for j in JOBS)
 
 __all__ = [

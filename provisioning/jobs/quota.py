@@ -18,6 +18,7 @@ from provisioning.inventory import load_inventory
 from provisioning.lifecycle import status_on
 from provisioning.naming import account_names
 from provisioning.policy_model import Policy
+from provisioning.project_links import moves_in_force
 from provisioning.usage import (
     Usage,
     UsageReport,
@@ -37,7 +38,10 @@ MEASURED = ("active", "suspended")
 
 
 def _measured(ctx: JobContext) -> list[Contract]:
-    return [c for c in ctx.contracts if status_on(c, ctx.today) in MEASURED]
+    moved = moves_in_force(ctx.contracts, ctx.today)  # their folder is in the new project
+    return [
+        c for c in ctx.contracts if status_on(c, ctx.today) in MEASURED and c.project not in moved
+    ]
 
 
 def _measure(ctx: JobContext, contracts: list[Contract]) -> UsageReport:

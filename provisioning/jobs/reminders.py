@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from provisioning.contract.model import Contract
 from provisioning.policy_model import Policy
+from provisioning.project_links import moves_in_force
 from provisioning.state import StateStore
 
 from .framework import Job, JobContext, Outcome
@@ -35,7 +36,8 @@ def end_notices(contracts: list[Contract], policy: Policy, today: date) -> list[
     notices = []
     days = sorted(policy.end_reminder_days)  # nearest first
     window = max(days, default=0)
-    for c in contracts:
+    moved = moves_in_force(contracts, today)  # a moved project ends as the new one
+    for c in (c for c in contracts if c.project not in moved):
         fields = {"project": c.project, "title": c.title, "end": c.end.isoformat()}
         if today <= c.end:
             due = [d for d in days if c.end - timedelta(days=d) <= today]

@@ -91,8 +91,8 @@ _TRACKED = {
 
 def _rows(changes: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
     for c in changes:
-        if (c.get("op"), c.get("kind")) in _TRACKED:
-            yield str(c["project"]), c
+        if (c.get("op"), c.get("kind")) in _TRACKED and c.get("via") != "move":
+            yield str(c["project"]), c  # a moved project's removals are no archive's
 
 
 def archive_updates(

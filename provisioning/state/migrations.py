@@ -27,6 +27,8 @@ from .backend import POSTGRESQL, Db
 from .billing import BILLABLE_SCHEMA
 from .invoices import INVOICE_LINES_FINAL, INVOICE_SCHEMA
 from .jobs import JOB_RUNS_DDL
+from .retention import RETENTION_COLUMNS
+from .transfers import TRANSFERS_DDL
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "archives", (ARCHIVES_DDL,)),
     Migration(7, "invoice_lines", (INVOICE_SCHEMA, AppendOnly(*INVOICE_LINES_FINAL))),
     Migration(8, "job_runs (periodic jobs done, docs/jobs.md)", (JOB_RUNS_DDL,)),
+    Migration(9, "transfers (files transferred between projects, once)", (TRANSFERS_DDL,)),
+    Migration(
+        10,
+        "archives: retention, verification day, objection, purge (docs/retention.md)",
+        tuple(AddColumn("archives", name, kind) for name, kind in RETENTION_COLUMNS),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -27,6 +27,8 @@ from .backend import SQLITE, Db, one_line, open_db
 from .billing import BillableUsage
 from .invoices import InvoiceRecords
 from .jobs import JobRuns
+from .retention import RetentionMixin
+from .transfers import TransferRecords
 
 DEFAULT_STATE_URL = "sqlite:////var/lib/tre/state.db"
 #: Run statuses the next apply recovers from the run's journal (``interrupted_runs``).
@@ -50,7 +52,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class StateStore(BillableUsage, ArchivesMixin, InvoiceRecords, JobRuns):
+class StateStore(
+    BillableUsage, ArchivesMixin, InvoiceRecords, JobRuns, RetentionMixin, TransferRecords
+):
     """One database (SQLite or PostgreSQL); every method is one short transaction."""
 
     def __init__(self, url: str = DEFAULT_STATE_URL) -> None:

@@ -116,16 +116,43 @@ def test_absent_shape_is_validated():
     bad = copy.deepcopy(want)
     bad["projects"][0]["absent"] = ["groups"]
     assert validate(bad) == ["project 7001: groups can be absent only with the accounts"]
-    bad["projects"][0]["absent"] = ["ou", "accounts", "groups"]  # not yet: purge, issue 14
-    assert validate(bad) == ["project 7001: absent must be a list of accounts, groups"]
+    bad["projects"][0]["absent"] = ["ou", "accounts", "groups"]  # purged (issue 14)
+    assert validate(bad) == []
+    bad["projects"][0]["absent"] = ["ou", "accounts"]
+    assert validate(bad) == ["project 7001: the OU can be absent only with the groups"]
     bad["projects"][0]["absent"] = "accounts"
-    assert validate(bad) == ["project 7001: absent must be a list of accounts, groups"]
+    assert validate(bad) == ["project 7001: absent must be a list of accounts, groups, ou"]
     listed = copy.deepcopy(active)
     listed["projects"][0]["absent"] = ["accounts"]
     assert validate(listed) == ["project 7001: accounts are listed but absent"]
     assert validate(dict(want, identities={"highest": -1})) == [
         "identities: bad highest issued number"
     ]
+
+
+def purged(want: dict) -> dict:
+    want = closed(want)
+    want["projects"][0]["absent"] = ["accounts", "groups", "ou"]
+    return want
+
+
+def test_purged_project_ou_deleted_last_and_never_made_again():
+    ad, active = set_up()
+    writes, warnings, _ = run(ad, purged(active))
+    ops = [(r["op"], r["kind"], r["name"]) for r in reports(writes) if r["op"] == "delete"]
+    assert ops[-1] == ("delete", "ou", "P7001") and len(ops) == 5
+    assert warnings == []
+    assert not {dn for dn in ad.objects if dn.endswith(P_OU.lower())}
+    assert run(ad, purged(active))[0] == []  # gone, and not made again
+
+
+def test_purged_project_ou_with_foreign_object_stays():
+    ad, active = set_up()
+    ad.add(f"CN=helpdesk,{P_OU}", ["top", "person", "user"], {"sAMAccountName": "helpdesk"})
+    writes, warnings, _ = run(ad, purged(active))
+    assert "ou" not in {r["kind"] for r in reports(writes) if r["op"] == "delete"}
+    assert any("the OU is left" in w for w in warnings)
+    assert ad.get(P_OU) and ad.get(f"CN=helpdesk,{P_OU}")
 
 
 def heavy(members: list[str], seats: int = 2) -> dict:

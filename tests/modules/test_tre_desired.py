@@ -101,6 +101,21 @@ def _first(desired: dict) -> dict:
         (lambda d: d.update(identities={"groups": {"SW SAS": {"gid": 1}}}), "bad group"),
         (lambda d: d.update(today="1 December"), "today"),
         (lambda d: d["projects"].append(copy.deepcopy(_first(d))), "listed twice"),
+        # moves and transfers (issue 12): numbers become paths, dates, relative paths
+        (lambda d: _first(d).update(status="moved", moved_to="../7315"), "bad moved_to"),
+        (lambda d: _first(d).update(moved_to="7315"), "moved_to without status moved"),
+        (lambda d: _first(d).update(transfers={"x": 1}), "transfers is not a list"),
+        (lambda d: _first(d).update(transfers=[{"from_project": "P1"}]), "bad transfer source"),
+        (
+            lambda d: _first(d).update(
+                transfers=[{"from_project": "7302", "from": "2027-09-01", "done": ["/etc"]}]
+            ),
+            "transfer done must be a list of relative paths",
+        ),
+        (
+            lambda d: _first(d).update(transfers=[{"from_project": "7302", "done": []}]),
+            "transfer from None is not a date",
+        ),
     ],
 )
 def test_each_bad_part_is_one_line_naming_it(built: dict, mutate, expected: str) -> None:

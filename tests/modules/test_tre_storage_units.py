@@ -22,6 +22,7 @@ from ansible_collections.tre.secenv.plugins.module_utils import (
 from ansible_collections.tre.secenv.plugins.module_utils import (
     tre_storage_spec as spec_mod,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
 
 # getfacl: user::rwx group::r-x group:600001:rwx mask::rwx other::r-x (read from a real file)
 REAL_XATTR = bytes.fromhex(
@@ -149,8 +150,8 @@ def test_backend_runs_each_command_once(tmp_path: Path) -> None:
     backend._cache["/"] = {}
     assert backend.read_all("/") == {}
     assert calls == []
-    with pytest.raises(btrfs.QuotaError, match="quota backend 'xfs'"):
-        btrfs.get_backend("xfs", run)
+    with pytest.raises(btrfs.QuotaError, match="quota backend 'zfs'.*available: btrfs, xfs"):
+        get_backend("zfs", run)
 
 
 # ---- validation ------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def prerequisites(lab_inventory):
 
 
 def test_scenarios_found():
-    assert {"default", "lifecycle"} <= set(SCENARIOS)
+    assert {"default", "lifecycle", "vm"} <= set(SCENARIOS)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -66,3 +66,17 @@ def test_unknown_project_in_show(env):
     assert "not in the state store" in result.stderr
     result = tre("project", "show", "42;rm", env=env, check=False)
     assert result.returncode == 2
+
+
+def test_a_move_within_one_institution_is_one_line(tmp_path, env):
+    """Both contracts Universiteit Utrecht: refused before anything runs (issue 12)."""
+    old = yaml.safe_load((EXAMPLES / "9001-small.yaml").read_text())
+    new = dict(old, project=9501, start="2026-06-01", moves_from=9001)
+    write_contract(tmp_path / "9001.yaml", old)
+    write_contract(tmp_path / "9501.yaml", new)
+    result = tre("plan", str(tmp_path / "9001.yaml"), str(tmp_path / "9501.yaml"), env=env,
+                 check=False)  # fmt: skip
+    assert_one_line_failure(
+        result, "project 9501: moves_from: project 9001 is of the same institution",
+        "[moves-from-institution]",
+    )  # fmt: skip

@@ -135,3 +135,27 @@ def test_above_the_warn_percent_warns_exactly_at_it_does_not(small):
             date(2026, 12, 7), "w", None,
         )  # fmt: skip
         assert bool(people) is warned
+
+
+def test_a_moved_project_gets_no_end_reminder(small):
+    """9001 moved to 9501 from 2026-06-01: its own end (2027-01-31) is no longer its end."""
+    new = dataclasses.replace(
+        small, project="9501", start=date(2026, 6, 1), end=date(2027, 6, 30), moves_from="9001"
+    )
+    day = END - timedelta(days=14)
+    assert [n.subject for n in end_notices([small, new], POLICY, day)] == []
+    assert [n.subject for n in end_notices([small], POLICY, day)] == ["9001"]
+
+
+def test_a_moved_project_is_not_measured(small):
+    from types import SimpleNamespace
+
+    from provisioning.jobs.quota import _measured
+
+    new = dataclasses.replace(
+        small, project="9501", start=date(2026, 6, 1), end=date(2027, 6, 30), moves_from="9001"
+    )
+    ctx = SimpleNamespace(contracts=[small, new], today=date(2026, 6, 1))
+    assert [c.project for c in _measured(ctx)] == ["9501"]
+    ctx.today = date(2026, 5, 31)
+    assert [c.project for c in _measured(ctx)] == ["9001"]  # 9501 planned, 9001 not moved yet

@@ -28,7 +28,9 @@ def test_every_sequence_prepares_the_machine_before_podman_is_called(path):
     config = yaml.safe_load(path.read_text())
     dependency = config["dependency"]
     assert dependency["name"] == "shell" and dependency.get("enabled", True)
-    assert dependency["command"] == "${MOLECULE_PROJECT_DIRECTORY}/scripts/molecule-dependency.sh"
+    script, *args = dependency["command"].split()
+    assert script == "${MOLECULE_PROJECT_DIRECTORY}/scripts/molecule-dependency.sh"
+    assert args in ([], ["vm"])  # vm: QEMU and the VM image instead of podman
     sequence = config["scenario"]["test_sequence"]
     assert sequence[0] == "dependency", sequence
     for name in ("converge", "destroy", "create"):  # Molecule's defaults start with dependency

@@ -175,3 +175,31 @@ def test_two_suspensions_of_the_small_project() -> None:
     assert q.total == Decimal(5988)
     quarters = dict(q.quarters())
     assert quarters["2026-Q2"] == Decimal(746) and quarters["2026-Q4"] == Decimal(496)
+
+
+def test_a_moved_in_project_pays_the_move_instead_of_the_start_fees() -> None:
+    """9001 as a new contract that moves project 7311 here (``moves_from``).
+
+    One-off (Feb 2026):  move 663 (instead of start 1955 and 2 subjects x 196 = 392)
+                         + 1 new researcher 407                                 = 1070
+    Monthly:             332 x 12 months, as without the move                   = 3984
+    Total                1070 + 3984                                            = 5054
+    (the plain quote: 6738 = 5054 + 1955 + 392 - 663). Transfers are free: no line.
+    """
+    import dataclasses
+
+    from provisioning.contract.model import Transfer
+
+    plain = load_contract(str(EXAMPLES / "9001-small.yaml"), POLICY)
+    moved = dataclasses.replace(
+        plain, moves_from="7311", transfers=(Transfer("7302", plain.start),)
+    )
+    q = quote(moved, POLICY)
+    assert (q.one_off_total, q.monthly_total, q.total) == (
+        Decimal("1070.00"),
+        Decimal("3984.00"),
+        Decimal("5054.00"),
+    )
+    items = [line.item for line in q.lines]
+    assert "project move (from 7311)" in items
+    assert "project start (base)" not in items and "file subject at start" not in items

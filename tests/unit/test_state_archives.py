@@ -22,6 +22,18 @@ COLUMNS = [
     "verify_result",
     "run_id",
     "updated",
+    # retention and purge (docs/retention.md)
+    "retention_years",
+    "due_on",
+    "verified_on",
+    "objection_by",
+    "objection_at",
+    "objection_until",
+    "objection_reason",
+    "purge_run",
+    "purged_at",
+    "purged_on",
+    "ad_removed_on",
 ]
 
 

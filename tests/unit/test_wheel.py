@@ -26,7 +26,7 @@ def test_the_wheel_ships_site_yml_and_the_collection(tmp_path: Path) -> None:
     assert not any("community" in n or "__pycache__" in n for n in names)
     assert {"provisioning/cli/__init__.py", "provisioning/data/cbs-2026.yaml"} <= names
     data = {f for f in tracked("provisioning/jobs") if not f.endswith(".py")}
-    assert len(data) == 14 and data <= names, (
+    assert len(data) == 18 and data <= names, (
         "the jobs' mail templates and systemd units must ship in the wheel (docs/jobs.md)"
     )
 

@@ -85,6 +85,26 @@ def deletions(p: dict, index: Index) -> list[Write]:
     return writes
 
 
+def ou_deletion(p: dict, index: Index, deleted: set[str]) -> tuple[list[Write], str | None]:
+    """A purged project's OU (``absent`` holds "ou"), deleted after its accounts and groups -
+    only when nothing else tre read is inside it (else it stays, with a warning line)."""
+    if "ou" not in absent(p):
+        return [], None
+    ou = index.get(project_ou_dn(index.settings, p["ou"]))
+    if ou is None or ou.kind != "ou":
+        return [], None
+    key = norm_dn(ou.dn)
+    inside = [e for e in index.entries if norm_dn(e.dn).endswith("," + key)]
+    others = [e for e in inside if norm_dn(e.dn) not in deleted]
+    if others:
+        return [], (
+            f"project {p['project']}: OU {ou.dn} holds {len(others)} object(s) that are not"
+            " the project's own; the OU is left"
+        )
+    before = {"description": ou.one("description")}
+    return [_delete(p["project"], "ou", ou, before)], None
+
+
 def _delete(project: str, kind: str, e: Entry, before: dict) -> Write:
     before = {k: v for k, v in before.items() if v is not None}
     for key in ("uidNumber", "gidNumber"):

@@ -128,7 +128,12 @@ class Planner:
         deleted = []
         for p in self.desired.get("projects", []):
             accounts.extend(self._accounts(p))
-            deleted.extend(closed.deletions(p, self.index))
+            gone = closed.deletions(p, self.index)
+            deleted.extend(gone)
+            ou, why = closed.ou_deletion(p, self.index, {norm_dn(w.dn) for w in gone})
+            deleted.extend(ou)
+            if why:
+                self.warnings.append(why)
         ids = {"accounts": self.uids, "groups": self.gids}
         # accounts before groups: new groups are added with their members in the same add;
         # deletions last: memberships in reader, seat and heavy desktop groups go first
@@ -146,6 +151,8 @@ class Planner:
         )
 
     def _ou(self, p: dict) -> list[Write]:
+        if "ou" in closed.absent(p):  # purged: deleted last (closed.ou_deletion)
+            return []
         dn = project_ou_dn(self.s, p["ou"])
         title = p.get("title") or f"Project {p['project']}"
         entry = self.index.get(dn)

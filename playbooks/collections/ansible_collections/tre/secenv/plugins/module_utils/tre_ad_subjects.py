@@ -10,8 +10,8 @@ shows but the contract lacks is never revoked silently (docs/desired-state.md):
   store's last applied revision never had (``recorded_grants``), is drift: removed;
 - otherwise (no record, or the record had it) the run refuses with one line: subjects are
   never removed;
-- except for an ended project (``status: ended``): all its catalogue reading is withdrawn,
-  so every grant of it is removed (docs/lifecycle.md).
+- except for an ended or moved project (``status: ended``/``moved``): all its catalogue
+  reading is withdrawn, so every grant of it is removed (docs/lifecycle.md).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_ad_model import (
     group_dn,
     norm_dn,
 )
+from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import CLOSED_STATUSES
 
 
 def subjects_ou(projects_ou: str) -> str:
@@ -55,8 +56,8 @@ def revocation_problems(desired: dict, index: Index) -> list[str]:
         nested = {norm_dn(m) for m in group.members()}
         reading = set(entry.get("projects", []))
         for p in desired.get("projects", []):
-            if p["project"] in reading or p.get("status") == "ended":
-                continue  # an ended project's grants are all withdrawn
+            if p["project"] in reading or p.get("status") in CLOSED_STATUSES:
+                continue  # an ended (or moved) project's grants are all withdrawn
             dns = [
                 norm_dn(group_dn(index.settings, p["ou"], p["groups"][r]["name"]))
                 for r in ("members", "observers")

@@ -1,9 +1,10 @@
 """Quota backends behind one small interface; btrfs subvolumes + qgroups is the one here.
 
-Interface (what ``tre_storage`` needs, so XFS project quotas could be added as another class):
+Interface (what ``tre_storage`` needs; ``tre_xfs.XfsQuota`` implements it for XFS project
+quotas, ``tre_quota_backend.get_backend`` picks one by name):
 - ``read_all(root) -> {absolute path: (usage_bytes, limit_bytes or None)}`` for every quota
   unit (subvolume) on the file system holding ``root``; read once per file system;
-- ``create_subvolume(path)``; ``set_limit(path, limit_bytes)``;
+- ``create_subvolume(path, owner_uid)``; ``set_limit(path, limit_bytes)``;
 - ``is_unit(path)``: whether an existing directory is a quota unit (a subvolume);
 - ``subvolume_ids(root)``, ``groups(root)`` (level-1 qgroups: ``{"1/<n>": (referenced, limit
   or None, children)}``) and ``enforce_group(path, group, children, limit, create)``: a level-1
@@ -20,6 +21,7 @@ The parsers of ``btrfs qgroup show -pcre --raw``, ``btrfs subvolume list`` and
 from __future__ import annotations
 
 import bisect
+import errno
 import os
 import re
 from collections.abc import Callable
@@ -222,6 +224,7 @@ class BtrfsQuota:
     """btrfs: a quota unit is a subvolume, its limit the qgroup's max referenced size."""
 
     name = "btrfs"
+    full_errnos = (errno.EDQUOT,)  # what a write past a limit fails with
 
     def __init__(self, run: Runner, btrfs: str = "btrfs") -> None:
         self._run = run
@@ -334,7 +337,8 @@ class BtrfsQuota:
     def is_unit(self, path: str) -> bool:
         return os.lstat(path).st_ino == _BTRFS_SUBVOLUME_INO
 
-    def create_subvolume(self, path: str) -> None:
+    def create_subvolume(self, path: str, owner_uid: int = 0) -> None:
+        """A subvolume (``owner_uid`` is for backends that derive ids from it; unused)."""
         self._call("subvolume", "create", path)
 
     def set_limit(self, path: str, limit: int) -> None:
@@ -376,9 +380,3 @@ class BtrfsQuota:
         except QuotaError as exc:
             if "No such file" not in str(exc) and "not exist" not in str(exc):
                 raise  # the kernel may have dropped it with the subvolume already
-
-
-def get_backend(name: str, run: Runner) -> BtrfsQuota:
-    if name == "btrfs":
-        return BtrfsQuota(run)
-    raise QuotaError(f"quota backend {name!r} is not implemented (available: btrfs)")

@@ -49,8 +49,9 @@ EMAIL_RE = re.compile(rf"^[^@\s\x00-\x1f\x7f-\x9f\"<>,;:()\[\]\\]+@{_LABEL}(?:\.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ROLES = ("members", "observers")
 #: Parts of a project that ``absent`` may name (docs/desired-state.md); groups only with
-#: accounts (an account's primary group is a project group). Issue 14 (purge) adds "ou".
-ABSENT_PARTS = ("accounts", "groups")
+#: accounts (an account's primary group is a project group); the OU only with the groups
+#: (a purged project, docs/retention.md).
+ABSENT_PARTS = ("accounts", "groups", "ou")
 
 
 def matches(pattern: re.Pattern, value: object) -> bool:
@@ -144,7 +145,58 @@ def _project_problems(p: dict, project: str, seen_sams: set[str]) -> list[str]:
         errors.extend(_storage_problems(p["storage"], project))
     if p.get("ossc"):
         errors.extend(ossc_problems(p["ossc"], project))
+    if p.get("restore") is not None:
+        errors.extend(restore_problems(p["restore"], project))
+    errors.extend(link_problems(p, project))
     return errors
+
+
+#: Statuses of a project whose catalogue reading is withdrawn as a whole and whose storage
+#: is never made again: ended (archived by tre_archive) and moved (tre_project_files).
+CLOSED_STATUSES = ("ended", "moved")
+
+
+def link_problems(p: dict, project: str) -> list[str]:
+    """``moved_to``, ``moves_from`` and ``transfers`` of one project (docs/desired-state.md):
+    project numbers (they become paths), ISO dates, ``done`` a list of relative paths."""
+    errors = []
+    for key in ("moved_to", "moves_from"):
+        if p.get(key) is not None and not matches(PROJECT_RE, p[key]):
+            errors.append(f"project {project}: bad {key} {p[key]!r}")
+    if p.get("moved_to") is not None and p.get("status") != "moved":
+        errors.append(f"project {project}: moved_to without status moved")
+    transfers = p.get("transfers")
+    if transfers is None:
+        return errors
+    if not isinstance(transfers, list):
+        return [*errors, f"project {project}: transfers is not a list"]
+    for t in transfers:
+        if not isinstance(t, dict) or not matches(PROJECT_RE, t.get("from_project")):
+            errors.append(f"project {project}: bad transfer source")
+            continue
+        if not is_date(t.get("from")):
+            errors.append(f"project {project}: transfer from {t.get('from')!r} is not a date")
+        done = t.get("done")
+        if not isinstance(done, list) or not all(
+            isinstance(d, str) and d and not d.startswith("/") and "\x00" not in d for d in done
+        ):
+            errors.append(f"project {project}: transfer done must be a list of relative paths")
+    return errors
+
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
+
+
+def restore_problems(restore: object, project: str) -> list[str]:
+    """The ``restore`` part of a reopened project (issue 12; tre_restore reads it)."""
+    if not isinstance(restore, dict):
+        return [f"project {project}: restore is not a mapping"]
+    n = str(restore.get("from_project", ""))
+    if not PROJECT_RE.fullmatch(n) or n == project:
+        return [f"project {project}: bad restore from_project {n!r}"]
+    if not matches(SHA256_RE, restore.get("manifest_sha256")):
+        return [f"project {project}: restore of P{n} has no recorded manifest SHA-256"]
+    return []
 
 
 def _absent_problems(p: dict, project: str) -> list[str]:
@@ -153,6 +205,8 @@ def _absent_problems(p: dict, project: str) -> list[str]:
         return [f"project {project}: absent must be a list of {', '.join(ABSENT_PARTS)}"]
     if "groups" in absent and "accounts" not in absent:
         return [f"project {project}: groups can be absent only with the accounts"]
+    if "ou" in absent and "groups" not in absent:
+        return [f"project {project}: the OU can be absent only with the groups"]
     if "accounts" in absent and p.get("accounts"):
         return [f"project {project}: accounts are listed but absent"]
     return []

@@ -51,15 +51,16 @@ def _cause(op: tuple, exc: Exception) -> str:
 
 
 def _write_acls_full(op: tuple, backend) -> None:
-    """An ACL write; on a subvolume at its limit (EDQUOT, even an xattr needs space) the limit
-    is raised by GRACE for the write and restored after it. A kill in between leaves the limit
-    at limit + GRACE, which the next run's plan restores (op ``restore``)."""
+    """An ACL write; on a unit at its limit (EDQUOT, ENOSPC on XFS: even an xattr needs space)
+    the limit is raised by GRACE for the write and restored after it. A kill in between leaves
+    the limit at limit + GRACE, which the next run's plan restores (op ``restore``)."""
     _name, path, access, default, is_dir, unit = op
     try:
         write_acls(path, access, default, is_dir)
         return
     except OSError as exc:
-        if exc.errno != errno.EDQUOT or unit is None:
+        full = getattr(backend, "full_errnos", (errno.EDQUOT,))  # XFS projects: ENOSPC
+        if exc.errno not in full or unit is None:
             raise
     unit_path, limit = unit
     backend.set_limit(unit_path, limit + GRACE)
@@ -71,8 +72,8 @@ def _write_acls_full(op: tuple, backend) -> None:
 
 def _apply_op(op: tuple, backend) -> None:
     name, path = op[0], op[1]
-    if name == "subvol":
-        backend.create_subvolume(path)
+    if name == "subvol":  # ("subvol", path, owner uid): XFS derives a workspace's projid
+        backend.create_subvolume(path, *op[2:3])
     elif name == "limit":
         backend.set_limit(path, op[2])
     elif name == "mkdir":

@@ -197,7 +197,7 @@ def _folder(
         if is_unit:
             plan.add(
                 CREATE,
-                [("subvol", path), *chown],
+                [("subvol", path, 0 if _pending([(0, owner[0], 0)]) else owner[0]), *chown],
                 project=project,
                 op="create",
                 kind=kind,

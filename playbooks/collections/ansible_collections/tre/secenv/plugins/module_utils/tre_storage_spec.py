@@ -13,7 +13,11 @@ import stat
 from dataclasses import dataclass, field
 
 from ansible_collections.tre.secenv.plugins.module_utils.tre_acl import Acl, read_acls
-from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import SUBJECT_RE, validate
+from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
+    CLOSED_STATUSES,
+    SUBJECT_RE,
+    validate,
+)
 
 #: Folders created inside every project subvolume (see docs/storage.md); ``archive`` holds
 #: what the researchers prepare to be kept after the end (tre_archive).
@@ -141,7 +145,7 @@ def normalize(desired: dict, ids: dict) -> list[ProjectSpec]:
                 accounts=tuple(accounts),
                 contract_subjects=frozenset(storage.get("contract_subjects") or []),
                 recorded_grants=None if recorded is None else frozenset(recorded),
-                ended=raw.get("status") == "ended",
+                ended=raw.get("status") in CLOSED_STATUSES,  # moved: never made again
             )
         )
     return specs

@@ -23,7 +23,7 @@ description:
   - Catalogue reader groups (one per file subject, C(OU=Subjects,<projects_ou>)) nest the
     members and observers groups of the run's projects reading the subject. A nesting the
     contract does not explain is refused (subjects are never removed), except for a project
-    with C(status=ended), whose reading is withdrawn (docs/lifecycle.md).
+    with C(status=ended) or C(status=moved), whose reading is withdrawn (docs/lifecycle.md).
   - New uid/gid numbers are reserved in one atomic modify of the allocator object
     C(CN=tre-id-allocator,<projects_ou>), safe under concurrent runs.
   - A new account gets a random initial password (must be changed at first logon) that is
@@ -34,7 +34,10 @@ description:
     its end, docs/lifecycle.md) - its accounts right inside its OU named C(p<project>.*) and
     its members and observers groups are deleted, as the run's last writes, after its
     memberships of reader, seat and heavy desktop groups are removed. Other accounts in the
-    OU are disabled with a warning, never deleted; the OU stays.
+    OU are disabled with a warning, never deleted; the OU stays - unless the entry also says
+    C(ou) in C(absent) (a purged project, docs/retention.md) - then the OU is neither made
+    nor updated, and it is deleted after its accounts and groups when nothing else read is
+    inside it (else it stays, with a warning).
   - New numbers are never at or below C(identities.highest) of the desired state (the highest
     number tre ever issued), so a deleted object's number is never reused.
   - Fails without writing anything when a wanted sAMAccountName is held by another object

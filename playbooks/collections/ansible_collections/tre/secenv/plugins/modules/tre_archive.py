@@ -11,8 +11,8 @@ short_description: Archive ended projects with a verified SHA-256 manifest, then
 description:
   - One call handles every project of the run (the whole C(tre_desired)) whose C(status) is
     C(ended) and that still has live data (its subvolume C(<projects_root>/P<project>) or a
-    workspace C(<workspaces_root>/<sam>) of one of its accounts); other projects are left
-    alone.
+    workspace C(<workspaces_root>/<sam>) of one of its accounts); other projects (also a
+    C(moved) one, whose folder C(tre.secenv.tre_project_files) moves) are left alone.
   - Archives the folders C(archive/) and C(OtherData/) of the project, byte for byte, into a
     BagIt-like bag C(<archive_root>/P<project>) (C(data/), C(bag-info.txt),
     C(manifest-sha256.txt), C(tagmanifest-sha256.txt)); workspaces are never archived. The
@@ -96,7 +96,7 @@ options:
   quota_backend:
     description: Quota implementation (deletes the subvolumes and their qgroups).
     type: str
-    choices: [btrfs]
+    choices: [btrfs, xfs]
     default: btrfs
   journal:
     description:
@@ -176,7 +176,6 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_store impor
     ArchiveStore,
     open_store,
 )
-from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_confirmed import (
     CONFIRMED_OPTION,
 )
@@ -191,6 +190,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     validate,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_spec import safe_root
 
 
@@ -208,7 +208,7 @@ def run_module() -> None:
             "archive_key_file": {"type": "path"},
             "archive_known_hosts": {"type": "path"},
             "archive_timeout": {"type": "int", "default": 15},
-            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
+            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
             "journal": {"type": "path"},
         },
         mutually_exclusive=DESIRED_ONE_OF,

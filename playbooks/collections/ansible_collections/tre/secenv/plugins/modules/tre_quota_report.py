@@ -14,7 +14,8 @@ description:
     quota limit. Never changes anything (C(changed) is always false).
   - One read of the quota accounting per file system (btrfs - one
     C(btrfs qgroup show -pcre --raw --sync); a btrfs-progs without the Path column needs one
-    C(btrfs subvolume list) more), whatever the number of projects.
+    C(btrfs subvolume list) more; xfs - one C(xfs_quota -x -c 'report -p -b -n -N')), whatever
+    the number of projects.
   - The usage of a unit includes the subvolumes nested below it (their data counts against
     the unit; where a level-1 qgroup C(1/<id>) holds them, its referenced bytes).
   - When btrfs reports its accounting as not to be trusted (C(qgroup data inconsistent,
@@ -35,7 +36,7 @@ options:
   quota_backend:
     description: Quota implementation.
     type: str
-    choices: [btrfs]
+    choices: [btrfs, xfs]
     default: btrfs
   projects:
     description:
@@ -94,7 +95,7 @@ stats:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_map import (
     PROJECT_NUMBER,
     missing_projects,
@@ -117,7 +118,7 @@ def run_module() -> None:
         argument_spec={
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
-            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
+            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
             "projects": {"type": "list", "elements": "str"},
         },
         supports_check_mode=True,

@@ -33,8 +33,9 @@ description:
     C(op=report, kind=nested_subvolume)); its usage counts towards the unit's usage; and the
     unit's limit is enforced over it by a level-1 qgroup C(1/<unit id>) holding the unit and
     every nested subvolume (change C(op=enforce, kind=qgroup); followed by a quota rescan).
-  - A project with C(status=ended) gets nothing new - without its subvolume (archived and
-    removed by C(tre.secenv.tre_archive), or never made) it is left out, and its workspaces
+  - A project with C(status=ended) or C(status=moved) gets nothing new - without its
+    subvolume (archived and removed by C(tre.secenv.tre_archive), moved by
+    C(tre.secenv.tre_project_files), or never made) it is left out, and its workspaces
     that are gone are not made again.
   - A failing step (e.g. one path's ACL write) fails only itself - every other step is still
     applied, returned and journaled; the module then fails with the first failure's line
@@ -42,6 +43,11 @@ description:
     (ENOSPC/E2BIG) is reported as such, not as a full disk.
   - An ACL write on a subvolume at its limit (EDQUOT) raises the limit for that write only and
     restores it; a limit left raised by a killed run is restored by the next run.
+  - With O(quota_backend=xfs) a "subvolume" is a directory with an XFS project id (C(P<nr>) gets
+    projid <nr>, a workspace 2^31 + its uid; set with C(xfs_quota project -s)), its limit the
+    project's block hard limit, the actual state read with one C(xfs_quota report -p) per file
+    system (the file system mounted with C(prjquota)); nothing can be nested; a full unit
+    answers ENOSPC. See docs/storage.md, "Choosing the quota backend".
 version_added: "0.1.0"
 author: tre
 options:
@@ -83,7 +89,7 @@ options:
   quota_backend:
     description: Quota implementation.
     type: str
-    choices: [btrfs]
+    choices: [btrfs, xfs]
     default: btrfs
   force:
     description: Allow lowering a limit to or below the current usage.
@@ -152,7 +158,6 @@ stats:
 import dataclasses
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tre.secenv.plugins.module_utils.tre_btrfs import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     DESIRED_ONE_OF,
     DESIRED_OPTIONS,
@@ -161,6 +166,7 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import ISOLATE, execute
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_catalog import reader_groups
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_ops import plan_steps
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_plan import (
@@ -265,7 +271,7 @@ def run_module() -> None:
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
             "catalog_root": {"type": "path", "required": True},
-            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs"]},
+            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
             "force": {"type": "bool", "default": False},
             "id_min": {"type": "int", "default": 200000},
             "journal": {"type": "path"},
