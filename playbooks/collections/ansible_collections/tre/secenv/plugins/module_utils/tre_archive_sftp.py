@@ -20,6 +20,11 @@ import posixpath
 import stat
 from typing import BinaryIO
 
+from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_sftp_io import (
+    WRITE_SIZE,
+    SequentialReader,
+    SftpWriter,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_store import (
     DIR_MODE,
     FILE_MODE,
@@ -37,128 +42,26 @@ try:
     import paramiko
     from paramiko.sftp import (
         CMD_CLOSE,
-        CMD_DATA,
         CMD_EXTENDED,
         CMD_HANDLE,
         CMD_NAME,
         CMD_OPENDIR,
-        CMD_READ,
         CMD_READDIR,
     )
     from paramiko.sftp_attr import SFTPAttributes
-
-    try:
-        from paramiko.sftp import int64
-    except ImportError:  # paramiko 2 (Debian 12's python3-paramiko)
-        from paramiko.py3compat import long as int64
 except ImportError:  # pragma: no cover - reported by the module
     paramiko = None
 
 #: SSH channel window and SFTP packet size: a large window keeps loopback and LAN links busy
 WINDOW = 64 << 20
 PACKET = 32 << 10
-#: Read-back: requests of READ_SIZE bytes, READ_DEPTH of them in flight (8 MiB). Measured on
-#: loopback: 4x paramiko's own prefetch, whose buffer bookkeeping grows with the file.
-READ_SIZE = 64 << 10
-READ_DEPTH = 128
+#: Preferred first when paramiko has it (3.3+): AES-GCM needs no separate HMAC pass (measured
+#: 1.3-1.6x on writes); otherwise paramiko's own order (Debian 12's 2.12: aes128-ctr).
+GCM = "aes128-gcm@openssh.com"
 
 
 def _missing(exc: OSError) -> bool:
     return getattr(exc, "errno", None) == errno.ENOENT
-
-
-class _SftpWriter:
-    def __init__(self, handle, store: SftpArchiveStore) -> None:
-        self.handle = handle
-        self.store = store
-
-    def write(self, data: bytes) -> int:
-        self.handle.write(data)
-        return len(data)
-
-    def close(self) -> None:
-        if self.handle is None:
-            return
-        handle, self.handle = self.handle, None
-        try:
-            handle.flush()
-            self.store.fsync(handle)
-        finally:
-            handle.close()
-
-
-class _SequentialReader:
-    """A file read front to back with READ_DEPTH read requests in flight (``read(n)`` returns
-    the next chunk, whatever ``n``; ``b""`` at the end). A short read re-requests the rest."""
-
-    def __init__(self, sftp, handle) -> None:
-        self.sftp, self.handle = sftp, handle
-        self.offset = 0  # of the next byte to hand out
-        self.issued = 0  # offset of the next request
-        self.pending: list[tuple[int, int]] = []  # (request number, offset), in order
-        self.got: dict[int, bytes | BaseException] = {}
-        self.eof = False
-
-    def _async_response(self, kind, msg, num) -> None:  # called by paramiko
-        if kind == CMD_DATA:
-            self.got[num] = msg.get_string()
-            return
-        try:
-            self.sftp._convert_status(msg)
-            self.got[num] = OSError(errno.EIO, "unexpected reply to a read")
-        except EOFError:
-            self.got[num] = b""
-        except OSError as exc:
-            self.got[num] = exc
-
-    def _fill(self) -> None:
-        while not self.eof and len(self.pending) < READ_DEPTH:
-            num = self.sftp._async_request(
-                self, CMD_READ, self.handle.handle, int64(self.issued), READ_SIZE
-            )
-            self.pending.append((num, self.issued))
-            self.issued += READ_SIZE
-
-    def _drain(self) -> None:
-        """Wait for every request in flight and forget their data (after a short read)."""
-        for num, _ in self.pending:
-            while num not in self.got:
-                self.sftp._read_response()
-            self.got.pop(num)
-        self.pending = []
-
-    def read(self, _size: int = -1) -> bytes:
-        self._fill()
-        if not self.pending:
-            return b""
-        num, offset = self.pending.pop(0)
-        while num not in self.got:
-            self.sftp._read_response()
-        data = self.got.pop(num)
-        if isinstance(data, BaseException):
-            self._drain()
-            raise data
-        if not data:
-            self.eof = True
-            self._drain()
-            return b""
-        self.offset = offset + len(data)
-        if len(data) < READ_SIZE:  # short: ask again from where it ended
-            self._drain()
-            self.issued = self.offset
-        return data
-
-    def close(self) -> None:
-        try:
-            self._drain()
-        finally:
-            self.handle.close()
-
-    def __enter__(self) -> _SequentialReader:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 class SftpArchiveStore:
@@ -285,15 +188,16 @@ class SftpArchiveStore:
         self._sftp.mkdir(path, DIR_MODE)
         self._sftp.chmod(path, DIR_MODE)  # whatever the server's umask
 
-    def open_write(self, name: str) -> _SftpWriter:
+    def open_write(self, name: str) -> SftpWriter:
         handle = self._sftp.open(self._path(name), "wbx")
         try:
             handle.chmod(FILE_MODE)  # on the handle, before any byte
             handle.set_pipelined(True)
+            handle.MAX_REQUEST_SIZE = WRITE_SIZE  # per WRITE request (paramiko's attribute)
         except BaseException:
             handle.close()
             raise
-        return _SftpWriter(handle, self)
+        return SftpWriter(handle, self.fsync)
 
     def fsync(self, handle) -> None:
         """``fsync@openssh.com`` on an open handle (OpenSSH's sftp-server has it)."""
@@ -322,7 +226,7 @@ class SftpArchiveStore:
     def open_read(self, project: str, relpath: str) -> BinaryIO:
         """A sequential stream (``read``, ``close``; no ``seek``), pipelined."""
         handle = self._open_regular(f"{bag_name(project)}/{relpath}")
-        return _SequentialReader(self._sftp, handle)  # type: ignore[return-value]
+        return SequentialReader(self._sftp, handle)  # type: ignore[return-value]
 
     def open_name(self, name: str) -> BinaryIO:
         """A seekable file (zip listings): paramiko's, without read-ahead."""
@@ -364,6 +268,17 @@ class SftpArchiveStore:
             self._client.close()
 
 
+def _gcm_first():
+    """A ``Transport`` offering AES-GCM first, or None (paramiko without it)."""
+    if paramiko is None or GCM not in paramiko.Transport._preferred_ciphers:
+        return None
+    order = (GCM, *(c for c in paramiko.Transport._preferred_ciphers if c != GCM))
+    return type("GcmFirstTransport", (paramiko.Transport,), {"_preferred_ciphers": order})
+
+
+_GcmFirst = _gcm_first()
+
+
 def _connect(host: str, port: int, user: str, key_file: str, known_hosts: str, timeout: int):
     where = f"archive host {host}:{port}"
     client = paramiko.SSHClient()
@@ -372,6 +287,7 @@ def _connect(host: str, port: int, user: str, key_file: str, known_hosts: str, t
     except OSError as exc:
         raise StoreError(f"cannot read known_hosts {known_hosts}: {exc.strerror}") from None
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    faster = {"transport_factory": _GcmFirst} if _GcmFirst is not None else {}
     try:
         client.connect(
             host,
@@ -381,6 +297,7 @@ def _connect(host: str, port: int, user: str, key_file: str, known_hosts: str, t
             timeout=timeout,
             allow_agent=False,
             look_for_keys=False,
+            **faster,
         )
     except paramiko.BadHostKeyException:
         raise StoreError(
