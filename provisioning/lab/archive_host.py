@@ -30,7 +30,7 @@ from .proc import (
     wait_for,
     write_if_changed,
 )
-from .sftp import SSHD, _keygen
+from .sftp import SSHD, _keygen, sftp_login, sftp_only_config
 
 ROOT_MODE = 0o700
 CHROOT_MODE = 0o755
@@ -49,30 +49,16 @@ def log_file(cfg: LabConfig) -> Path:
 
 
 def sshd_config(cfg: LabConfig) -> str:
-    return f"""# tre lab archive host (written by `tre lab up`; not the system's sshd)
-ListenAddress {ARCHIVE_ADDRESS}:{ARCHIVE_PORT}
-HostKey {host_key(cfg)}
-PidFile {pidfile(cfg)}
-AuthorizedKeysFile {cfg.archive_sshd_dir}/authorized_keys/%u
-AllowUsers {ARCHIVE_USER}
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-HostbasedAuthentication no
-PermitRootLogin no
-UsePAM no
-StrictModes yes
-AllowTcpForwarding no
-AllowAgentForwarding no
-AllowStreamLocalForwarding no
-X11Forwarding no
-PermitTunnel no
-PermitTTY no
-ChrootDirectory {cfg.archive_chroot}
-Subsystem sftp internal-sftp
-ForceCommand internal-sftp -d {ARCHIVE_SFTP_ROOT} -u 0077
-LogLevel INFO
-"""
+    return sftp_only_config(
+        "archive host",
+        f"{ARCHIVE_ADDRESS}:{ARCHIVE_PORT}",
+        host_key(cfg),
+        pidfile(cfg),
+        cfg.archive_sshd_dir,
+        ARCHIVE_USER,
+        f"ChrootDirectory {cfg.archive_chroot}\n"
+        f"ForceCommand internal-sftp -d {ARCHIVE_SFTP_ROOT} -u 0077",
+    )
 
 
 def _user(cfg: LabConfig, report: Report) -> pwd.struct_passwd:
@@ -172,30 +158,11 @@ def known_hosts_line(cfg: LabConfig) -> str | None:
 def check(cfg: LabConfig) -> str:
     """Log in as the archive account the way the file server does, list the root, and check
     the layout on disk (chroot, owner, 0700)."""
-    import paramiko
-
     check_layout(cfg)
-    client = paramiko.SSHClient()
-    client.load_host_keys(str(cfg.known_hosts))
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    try:
-        client.connect(
-            ARCHIVE_ADDRESS,
-            port=ARCHIVE_PORT,
-            username=ARCHIVE_USER,
-            key_filename=str(cfg.archive_key_file),
-            look_for_keys=False,
-            allow_agent=False,
-            timeout=5,
-            banner_timeout=5,
-            auth_timeout=5,
-        )
-        with client.open_sftp() as sftp:
-            bags = [n for n in sftp.listdir(ARCHIVE_SFTP_ROOT) if n.startswith("P")]
-            if sftp.listdir("/") != [ARCHIVE_SFTP_ROOT.lstrip("/")]:
-                raise LabError(f"{ARCHIVE_USER} sees more than {ARCHIVE_SFTP_ROOT}")
-    finally:
-        client.close()
+    with sftp_login(cfg, ARCHIVE_ADDRESS, ARCHIVE_PORT, ARCHIVE_USER, cfg.archive_key_file) as sftp:
+        bags = [n for n in sftp.listdir(ARCHIVE_SFTP_ROOT) if n.startswith("P")]
+        if sftp.listdir("/") != [ARCHIVE_SFTP_ROOT.lstrip("/")]:
+            raise LabError(f"{ARCHIVE_USER} sees more than {ARCHIVE_SFTP_ROOT}")
     return (
         f"SFTP login as {ARCHIVE_USER} on {ARCHIVE_ADDRESS}:{ARCHIVE_PORT}, chrooted to"
         f" {cfg.archive_chroot}, {ARCHIVE_SFTP_ROOT} = {cfg.archive_root} (0700), {len(bags)} bags"

@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .config import OSSC_ADDRESS, OSSC_INBOX, OSSC_PORT, OSSC_USER, LabConfig
 from .proc import (
@@ -32,13 +35,23 @@ def host_key(cfg: LabConfig) -> Path:
     return cfg.sshd_dir / "ssh_host_ed25519_key"
 
 
-def sshd_config(cfg: LabConfig) -> str:
-    return f"""# tre lab OSSC gateway (written by `tre lab up`; not the system's sshd)
-ListenAddress {OSSC_ADDRESS}:{OSSC_PORT}
-HostKey {host_key(cfg)}
-PidFile {pidfile(cfg)}
-AuthorizedKeysFile {cfg.sshd_dir}/authorized_keys/%u
-AllowUsers {OSSC_USER}
+def sftp_only_config(
+    title: str,
+    listen: str,
+    host_key: Path,
+    pidfile: Path,
+    keys_dir: Path,
+    user: str,
+    confinement: str = "ForceCommand internal-sftp",
+) -> str:
+    """An sshd of the lab's own (not the system's): key login only, SFTP only, one user, no
+    forwarding of any kind. ``confinement``: the last lines (ForceCommand, ChrootDirectory)."""
+    return f"""# tre lab {title} (written by `tre lab up`; not the system's sshd)
+ListenAddress {listen}
+HostKey {host_key}
+PidFile {pidfile}
+AuthorizedKeysFile {keys_dir}/authorized_keys/%u
+AllowUsers {user}
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -53,9 +66,46 @@ X11Forwarding no
 PermitTunnel no
 PermitTTY no
 Subsystem sftp internal-sftp
-ForceCommand internal-sftp
+{confinement}
 LogLevel INFO
 """
+
+
+@contextmanager
+def sftp_login(cfg: LabConfig, address: str, port: int, user: str, key: Path) -> Iterator[Any]:
+    """An SFTP session as the file server opens one: the lab's known_hosts only, the key."""
+    import paramiko
+
+    client = paramiko.SSHClient()
+    client.load_host_keys(str(cfg.known_hosts))
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    try:
+        client.connect(
+            address,
+            port=port,
+            username=user,
+            key_filename=str(key),
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=5,
+            banner_timeout=5,
+            auth_timeout=5,
+        )
+        with client.open_sftp() as sftp:
+            yield sftp
+    finally:
+        client.close()
+
+
+def sshd_config(cfg: LabConfig) -> str:
+    return sftp_only_config(
+        "OSSC gateway",
+        f"{OSSC_ADDRESS}:{OSSC_PORT}",
+        host_key(cfg),
+        pidfile(cfg),
+        cfg.sshd_dir,
+        OSSC_USER,
+    )
 
 
 def _user(cfg: LabConfig, report: Report) -> pwd.struct_passwd:

@@ -23,6 +23,7 @@ from .config import (
     SMTP_PORT,
     LabConfig,
 )
+from .sftp import sftp_login
 
 
 @dataclass(frozen=True)
@@ -86,27 +87,8 @@ def check_smtp(cfg: LabConfig) -> str:
 
 
 def check_sftp(cfg: LabConfig) -> str:
-    import paramiko
-
-    client = paramiko.SSHClient()
-    client.load_host_keys(str(cfg.known_hosts))
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    try:
-        client.connect(
-            OSSC_ADDRESS,
-            port=OSSC_PORT,
-            username=OSSC_USER,
-            key_filename=str(cfg.ossc_key_file),
-            look_for_keys=False,
-            allow_agent=False,
-            timeout=5,
-            banner_timeout=5,
-            auth_timeout=5,
-        )
-        with client.open_sftp() as sftp:
-            entries = sftp.listdir(OSSC_INBOX)
-    finally:
-        client.close()
+    with sftp_login(cfg, OSSC_ADDRESS, OSSC_PORT, OSSC_USER, cfg.ossc_key_file) as sftp:
+        entries = sftp.listdir(OSSC_INBOX)
     where = f"{OSSC_ADDRESS}:{OSSC_PORT}"
     return f"SFTP login as {OSSC_USER} on {where}, {OSSC_INBOX}/ has {len(entries)} entries"
 

@@ -400,6 +400,20 @@ def join(*names: str) -> str:
     return posixpath.join(*names)
 
 
+#: The modules' options for the archive host (doc fragment ``tre.secenv.archive_host``).
+ARCHIVE_HOST_OPTIONS = {
+    "archive_host": {"type": "str"},
+    "archive_port": {"type": "int", "default": 22},
+    "archive_user": {"type": "str"},
+    "archive_key_file": {"type": "path"},
+    "archive_known_hosts": {"type": "path"},
+    "archive_timeout": {"type": "int", "default": 15},
+}
+ARCHIVE_HOST_REQUIRED_BY = {
+    "archive_host": ("archive_user", "archive_key_file", "archive_known_hosts")
+}
+
+
 def open_store(params: dict) -> ArchiveStore:
     """The store the module parameters name: SFTP when ``archive_host`` is set, else local
     files under ``archive_root``."""

@@ -36,6 +36,9 @@ description:
     killed run's partial bag is discarded and written anew, a second run changes nothing.
 version_added: "0.2.0"
 author: tre
+extends_documentation_fragment:
+  - tre.secenv.archive_host
+  - tre.secenv.journal
 options:
   desired:
     description:
@@ -62,30 +65,6 @@ options:
         host.
     type: path
     required: true
-  archive_host:
-    description:
-      - Address of the archive host (the first host of group C(archive)); the bags are
-        written and read back over SFTP. Without it O(archive_root) is local.
-    type: str
-  archive_port:
-    description: SSH port of the archive host.
-    type: int
-    default: 22
-  archive_user:
-    description: The SFTP account on the archive host. Required with O(archive_host).
-    type: str
-  archive_key_file:
-    description: Private key file of that account (root-only). Required with O(archive_host).
-    type: path
-  archive_known_hosts:
-    description:
-      - known_hosts file holding the archive host's key; the only file consulted (an unknown
-        or different key - nothing is sent). Required with O(archive_host).
-    type: path
-  archive_timeout:
-    description: Seconds to wait for the archive host's SSH connection.
-    type: int
-    default: 15
   confirmed_b64:
     description:
       - The irreversible steps of the plan the operator confirmed (base64 of a JSON list of
@@ -98,12 +77,6 @@ options:
     type: str
     choices: [btrfs, xfs]
     default: btrfs
-  journal:
-    description:
-      - File (JSON lines) to which every change is appended as an intent before and as done
-        after it, so a run killed half-way is recorded truthfully by C(tre apply).
-      - Not written in check mode.
-    type: path
 attributes:
   check_mode:
     support: full
@@ -173,6 +146,8 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_run import 
     archive_project,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_store import (
+    ARCHIVE_HOST_OPTIONS,
+    ARCHIVE_HOST_REQUIRED_BY,
     ArchiveStore,
     open_store,
 )
@@ -202,18 +177,13 @@ def run_module() -> None:
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
             "archive_root": {"type": "path", "required": True},
-            "archive_host": {"type": "str"},
-            "archive_port": {"type": "int", "default": 22},
-            "archive_user": {"type": "str"},
-            "archive_key_file": {"type": "path"},
-            "archive_known_hosts": {"type": "path"},
-            "archive_timeout": {"type": "int", "default": 15},
+            **ARCHIVE_HOST_OPTIONS,
             "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
             "journal": {"type": "path"},
         },
         mutually_exclusive=DESIRED_ONE_OF,
         required_one_of=DESIRED_ONE_OF,
-        required_by={"archive_host": ("archive_user", "archive_key_file", "archive_known_hosts")},
+        required_by=ARCHIVE_HOST_REQUIRED_BY,
         supports_check_mode=True,
     )
     params = module.params

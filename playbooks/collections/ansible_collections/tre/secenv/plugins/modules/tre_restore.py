@@ -32,6 +32,9 @@ description:
     C(.tre-restore)) is left alone; a killed run's staging folder is deleted and written anew.
 version_added: "0.3.0"
 author: tre
+extends_documentation_fragment:
+  - tre.secenv.archive_host
+  - tre.secenv.journal
 options:
   desired:
     description:
@@ -51,28 +54,6 @@ options:
         account sees on the archive host, without it a directory of this host.
     type: path
     required: true
-  archive_host:
-    description:
-      - Address of the archive host (the first host of group C(archive)); the archive is read
-        over SFTP (C(tre_archive_store)). Without it O(archive_root) is local.
-    type: str
-  archive_port:
-    description: SSH port of the archive host.
-    type: int
-    default: 22
-  archive_user:
-    description: The SFTP account on the archive host. Required with O(archive_host).
-    type: str
-  archive_key_file:
-    description: Private key file of that account (root-only). Required with O(archive_host).
-    type: path
-  archive_known_hosts:
-    description: known_hosts file holding the archive host's key (the only one consulted).
-    type: path
-  archive_timeout:
-    description: Seconds to wait for the archive host's SSH connection.
-    type: int
-    default: 15
   quota_backend:
     description: Quota implementation (reads the project's usage for the headroom).
     type: str
@@ -86,11 +67,6 @@ options:
     description: Policy limit - declared uncompressed bytes of one zip.
     type: int
     default: 1000000000000
-  journal:
-    description:
-      - File (JSON lines) to which every change is appended as an intent before and as done
-        after it (C(tre_executor)). Not written in check mode.
-    type: path
 attributes:
   check_mode:
     support: full
@@ -137,7 +113,11 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_store import open_store
+from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_store import (
+    ARCHIVE_HOST_OPTIONS,
+    ARCHIVE_HOST_REQUIRED_BY,
+    open_store,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     DESIRED_ONE_OF,
     DESIRED_OPTIONS,
@@ -161,12 +141,7 @@ def run_module() -> None:
             **DESIRED_OPTIONS,
             "projects_root": {"type": "path", "required": True},
             "archive_root": {"type": "path", "required": True},
-            "archive_host": {"type": "str"},
-            "archive_port": {"type": "int", "default": 22},
-            "archive_user": {"type": "str"},
-            "archive_key_file": {"type": "path"},
-            "archive_known_hosts": {"type": "path"},
-            "archive_timeout": {"type": "int", "default": 15},
+            **ARCHIVE_HOST_OPTIONS,
             "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
             "max_zip_entries": {"type": "int", "default": 10000},
             "max_zip_bytes": {"type": "int", "default": 10**12},
@@ -174,7 +149,7 @@ def run_module() -> None:
         },
         mutually_exclusive=DESIRED_ONE_OF,
         required_one_of=DESIRED_ONE_OF,
-        required_by={"archive_host": ("archive_user", "archive_key_file", "archive_known_hosts")},
+        required_by=ARCHIVE_HOST_REQUIRED_BY,
         supports_check_mode=True,
     )
     params = module.params
