@@ -193,3 +193,19 @@ def test_the_desired_restore_part_is_validated() -> None:
         f"project {NEW}: restore of P{OLD} has no recorded manifest SHA-256"
     ]
     assert problems("P7310") == [f"project {NEW}: restore is not a mapping"]
+
+
+def test_a_staging_link_to_a_big_folder_gives_no_quota_headroom(tmp_path: Path) -> None:
+    """A researcher of the new project plants .restoring-P<N> as a link to a big folder they
+    do not own: the link is unlinked before writing, so the folder's bytes free nothing and
+    must not count as headroom (nor be walked outside P<M>)."""
+    store, sha, _ = _bag(tmp_path, {"bom.zip": zm.bomb(64 << 20)})
+    big = tmp_path / "someone-elses"
+    big.mkdir()
+    (big / "large.bin").write_bytes(b"\0" * (80 << 20))
+    (tmp_path / "projects" / f"P{NEW}" / f".restoring-P{OLD}").symlink_to(big)
+    rep = _restore(tmp_path, store, _entry(sha, quota=20 << 20), used=0)
+    (failed,) = rep.failed
+    assert f"P{NEW} has {20 << 20} bytes of its quota free" in failed["reason"]
+    assert (big / "large.bin").stat().st_size == 80 << 20
+    assert not (tmp_path / "projects" / f"P{NEW}" / "restored").exists()

@@ -148,7 +148,15 @@ def _usage(backend, projects_root: str, folder: str) -> int:
 
 
 def _leftover_bytes(stage: str) -> int:
-    """The bytes of a killed run's staging folder (counted in the usage, deleted first)."""
+    """The bytes of a killed run's staging folder (counted in the usage, deleted first).
+
+    Only a real directory counts: a link planted at that name is unlinked, never followed,
+    so what it points to frees nothing (and is not walked)."""
+    try:
+        if not stat.S_ISDIR(os.lstat(stage).st_mode):
+            return 0
+    except FileNotFoundError:
+        return 0
     total = 0
     for top, _dirs, files in os.walk(stage):  # os.walk never follows a link to a directory
         for name in files:
