@@ -249,3 +249,17 @@ def test_removals_only_as_confirmed_in_the_plan(tmp_path: Path) -> None:
     assert (tmp_path / "again" / "projects" / "P7311").exists()  # copied, verified, kept
     assert [c["op"] for c in rep.changes] == ["move", "verify"]
     assert "remove content P7311 was not in the confirmed plan" in rep.warnings[-1]
+
+
+def test_a_researchers_file_named_like_a_copy_part_is_moved_not_lost(tmp_path: Path) -> None:
+    """P<N> never holds a copy's .part file (copies are written in P<M>): a file of N's
+    researchers with such a name is content and must be moved, not silently deleted with
+    P<N>."""
+    roots = _lab(tmp_path)
+    old = tmp_path / "projects" / "P7311"
+    (old / "OtherData" / ".tre-copy.results.part").write_text("a week of work")
+    rep = _move(roots)
+    assert not rep.failed
+    assert not old.exists()
+    moved = tmp_path / "projects" / "P7315" / "OtherData" / ".tre-copy.results.part"
+    assert moved.read_text() == "a week of work"

@@ -10,8 +10,9 @@ A copy is written as ``.tre-copy.<name>.part`` in the target directory (created 
 it inherits the directory's default ACL: the receiving project's groups, nobody else), made
 durable (``fsync``), and then linked to its name with ``link(2)``, which never replaces an
 existing file (``EEXIST``); the temporary name is removed. A killed copy leaves at most a
-``.part`` file, which the next copy of that file removes first. Target directories are made
-the same way (``mkdirat``, mode 0770, the default ACL inherited).
+``.part`` file in the target, which the next copy of that file removes first; a listed
+source (``P<N>``, a transfer folder) never holds one, so such a name there is content.
+Target directories are made the same way (``mkdirat``, mode 0770, the default ACL inherited).
 """
 
 from __future__ import annotations
@@ -85,9 +86,7 @@ def _list(fd: int, prefix: str, found: Listing) -> None:
     with os.scandir(fd) as entries:
         names = sorted(e.name for e in entries)
     for name in names:
-        rel = f"{prefix}{name}"
-        if name.startswith(".tre-copy.") and name.endswith(".part"):
-            continue  # a killed copy's temporary file, not content
+        rel = f"{prefix}{name}"  # a .tre-copy.*.part here is content: copies go elsewhere
         st = os.stat(name, dir_fd=fd, follow_symlinks=False)
         if stat.S_ISDIR(st.st_mode):
             found.dirs.append(rel)
