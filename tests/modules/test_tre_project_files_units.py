@@ -263,3 +263,24 @@ def test_a_researchers_file_named_like_a_copy_part_is_moved_not_lost(tmp_path: P
     assert not old.exists()
     moved = tmp_path / "projects" / "P7315" / "OtherData" / ".tre-copy.results.part"
     assert moved.read_text() == "a week of work"
+
+
+def test_a_file_of_the_new_project_named_like_a_copy_part_is_never_deleted(
+    tmp_path: Path,
+) -> None:
+    """The copy's temporary file has no name a researcher of M can have taken: their file
+    ``.tre-copy.t.csv.part`` next to where ``t.csv`` lands stays as it is (move, transfer)."""
+    roots = _lab(tmp_path)
+    theirs = tmp_path / "projects" / "P7315" / "export" / ".tre-copy.t.csv.part"
+    theirs.write_text("M's notes")
+    assert not _move(roots).failed
+    assert (tmp_path / "projects" / "P7315" / "export" / "t.csv").read_text() == "a,b\n"
+    assert theirs.read_text() == "M's notes"
+    folder = tmp_path / "projects" / "P7302" / "Overzetten naar project 7315"
+    folder.mkdir(parents=True)
+    (folder / "a.csv").write_text("id\n1\n")
+    imported = tmp_path / "projects" / "P7315" / "import"
+    (imported / ".tre-copy.a.csv.part").write_text("M's import notes")
+    assert not _transfer(tmp_path, []).failed
+    assert (imported / "a.csv").read_text() == "id\n1\n"
+    assert (imported / ".tre-copy.a.csv.part").read_text() == "M's import notes"
