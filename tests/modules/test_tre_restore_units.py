@@ -209,3 +209,29 @@ def test_a_staging_link_to_a_big_folder_gives_no_quota_headroom(tmp_path: Path) 
     assert f"P{NEW} has {20 << 20} bytes of its quota free" in failed["reason"]
     assert (big / "large.bin").stat().st_size == 80 << 20
     assert not (tmp_path / "projects" / f"P{NEW}" / "restored").exists()
+
+
+def test_a_fifo_planted_as_the_marker_never_hangs_the_run(tmp_path: Path) -> None:
+    """M's researchers can write in ``restored/`` (0770, their groups): a FIFO in place of
+    ``.tre-restore`` must not block every later plan and apply on an open() that waits for
+    a writer; the restore is refused, one line."""
+    import threading
+
+    store, sha, _ = _bag(tmp_path, {"a.zip": zm.ordinary()})
+    restored = tmp_path / "projects" / f"P{NEW}" / "restored"
+    restored.mkdir()
+    os.mkfifo(restored / ".tre-restore")
+    reports: list[run.Report] = []
+    worker = threading.Thread(
+        target=lambda: reports.append(_restore(tmp_path, store, _entry(sha), check=True)),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(10)
+    hung = worker.is_alive()
+    if hung:  # release the blocked open() so the test run itself ends
+        os.close(os.open(restored / ".tre-restore", os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(10)
+    assert not hung, "the restore blocked on a FIFO named .tre-restore"
+    (failed,) = reports[0].failed
+    assert "is not the restore of" in failed["reason"]
