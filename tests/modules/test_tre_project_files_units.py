@@ -284,3 +284,16 @@ def test_a_file_of_the_new_project_named_like_a_copy_part_is_never_deleted(
     assert not _transfer(tmp_path, []).failed
     assert (imported / "a.csv").read_text() == "id\n1\n"
     assert (imported / ".tre-copy.a.csv.part").read_text() == "M's import notes"
+
+
+def test_a_skipped_name_is_shown_escaped_never_as_terminal_control(tmp_path: Path) -> None:
+    """A researcher of N names a link with terminal escapes (erase the line above, clear
+    the screen): the move's warning shows the name escaped, as the transfer's does; it
+    goes to the operator's terminal (``Warning: ...``)."""
+    roots = _lab(tmp_path)
+    evil = "x\x1b[1A\x1b[2K\x9b2Jy"
+    (tmp_path / "projects" / "P7311" / "OtherData" / evil).symlink_to("/etc/passwd")
+    rep = _move(roots, check=True)
+    assert len([w for w in rep.warnings if "not moved" in w]) == 2  # _lab's link and this
+    assert all("\x1b" not in w and "\x9b" not in w for w in rep.warnings)
+    assert any("\\x1b[1A" in w for w in rep.warnings)
