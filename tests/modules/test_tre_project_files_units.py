@@ -297,3 +297,28 @@ def test_a_skipped_name_is_shown_escaped_never_as_terminal_control(tmp_path: Pat
     assert len([w for w in rep.warnings if "not moved" in w]) == 2  # _lab's link and this
     assert all("\x1b" not in w and "\x9b" not in w for w in rep.warnings)
     assert any("\\x1b[1A" in w for w in rep.warnings)
+
+
+def test_a_name_that_is_not_utf8_never_reaches_the_state_store(tmp_path: Path) -> None:
+    """A file or link named with bytes that are not UTF-8 (b'\\xff') comes back from os as a
+    lone surrogate, which the state store cannot write (UnicodeEncodeError in
+    record_transfers and the ledger, after the copy or the removal was done): the transfer
+    skips such a file with a warning, the move lists such a link escaped."""
+    import json
+
+    folder = tmp_path / "projects" / "P7302" / "Overzetten naar project 7315"
+    folder.mkdir(parents=True)
+    (folder / "ok.csv").write_text("1")
+    with open(os.fsencode(str(folder)) + b"/bad\xff.csv", "wb") as handle:
+        handle.write(b"2")
+    (tmp_path / "projects" / "P7315" / "import").mkdir(parents=True)
+    rep = _transfer(tmp_path, [])
+    (change,) = rep.changes
+    assert [e["path"] for e in change["after"]["entries"]] == ["ok.csv"]
+    assert any("bad\\xff.csv" in w and "not UTF-8" in w for w in rep.warnings)
+    roots = _lab(tmp_path)
+    os.symlink("/etc/passwd", os.fsencode(str(tmp_path / "projects" / "P7311")) + b"/l\xfe")
+    moved = _move(roots)
+    for c in rep.changes + moved.changes:
+        json.dumps(c, ensure_ascii=False).encode("utf-8")  # what the store writes
+    assert not moved.failed

@@ -210,7 +210,10 @@ def _move_content(nr, to, label, target, src, dst, roots, backend, journal, chec
             }
         )
         return None
-    skipped = [f"{rel} ({what})" for rel, what in listing.skipped]
+    skipped = [  # recorded in the ledger: text, also when a name's bytes are not UTF-8
+        f"{os.fsencode(rel).decode('utf-8', 'backslashreplace')} ({what})"
+        for rel, what in listing.skipped
+    ]
     for rel, what in listing.skipped:  # a name N's researchers chose: escaped for a terminal
         rep.warnings.append(
             f"project {nr}: {_shown(rel)} ({what}) is not moved (removed with {label})"
