@@ -84,3 +84,29 @@ def test_detach_needs_the_recorded_manifest_and_delete_only_takes_detached(root:
     _purge(root, delete=["7004"])
     assert state_of(root, "7004") == "gone"
     assert _purge(root, delete=["7004"], inspect=["7004"])["changes"] == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "../outside/precious.txt",  # leaves the bag
+        "/etc/hostname",  # absolute
+        "data/%00x",  # a NUL once decoded
+        "bag%zzinfo.txt",  # not a %-escape
+    ],
+)
+def test_a_tampered_tag_manifest_is_a_failed_verification_never_a_crash(
+    root: Root, line: str
+) -> None:
+    """The tag manifest is the bag's own, so anyone who can write the archive can put any
+    line in it: verify reports the archive failed, one line, and never reads outside it."""
+    bag = make_bag(Path(root.path), "7004")
+    tags = bag / "tagmanifest-sha256.txt"
+    tags.write_text(tags.read_text() + f"{'0' * 64}  {line}\n")
+    got = verify_one(root, "7004")
+    assert got["result"].startswith("failed: ") and "\n" not in got["result"]
+    manifest = bag / "manifest-sha256.txt"
+    tags.write_text(tags.read_text().replace(f"{'0' * 64}  {line}\n", ""))
+    manifest.write_text(manifest.read_text() + f"{'0' * 64}  {line}\n")
+    got = verify_one(root, "7004")
+    assert got["result"].startswith("failed: ") and "\n" not in got["result"]

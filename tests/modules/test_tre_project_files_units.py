@@ -249,3 +249,76 @@ def test_removals_only_as_confirmed_in_the_plan(tmp_path: Path) -> None:
     assert (tmp_path / "again" / "projects" / "P7311").exists()  # copied, verified, kept
     assert [c["op"] for c in rep.changes] == ["move", "verify"]
     assert "remove content P7311 was not in the confirmed plan" in rep.warnings[-1]
+
+
+def test_a_researchers_file_named_like_a_copy_part_is_moved_not_lost(tmp_path: Path) -> None:
+    """P<N> never holds a copy's .part file (copies are written in P<M>): a file of N's
+    researchers with such a name is content and must be moved, not silently deleted with
+    P<N>."""
+    roots = _lab(tmp_path)
+    old = tmp_path / "projects" / "P7311"
+    (old / "OtherData" / ".tre-copy.results.part").write_text("a week of work")
+    rep = _move(roots)
+    assert not rep.failed
+    assert not old.exists()
+    moved = tmp_path / "projects" / "P7315" / "OtherData" / ".tre-copy.results.part"
+    assert moved.read_text() == "a week of work"
+
+
+def test_a_file_of_the_new_project_named_like_a_copy_part_is_never_deleted(
+    tmp_path: Path,
+) -> None:
+    """The copy's temporary file has no name a researcher of M can have taken: their file
+    ``.tre-copy.t.csv.part`` next to where ``t.csv`` lands stays as it is (move, transfer)."""
+    roots = _lab(tmp_path)
+    theirs = tmp_path / "projects" / "P7315" / "export" / ".tre-copy.t.csv.part"
+    theirs.write_text("M's notes")
+    assert not _move(roots).failed
+    assert (tmp_path / "projects" / "P7315" / "export" / "t.csv").read_text() == "a,b\n"
+    assert theirs.read_text() == "M's notes"
+    folder = tmp_path / "projects" / "P7302" / "Overzetten naar project 7315"
+    folder.mkdir(parents=True)
+    (folder / "a.csv").write_text("id\n1\n")
+    imported = tmp_path / "projects" / "P7315" / "import"
+    (imported / ".tre-copy.a.csv.part").write_text("M's import notes")
+    assert not _transfer(tmp_path, []).failed
+    assert (imported / "a.csv").read_text() == "id\n1\n"
+    assert (imported / ".tre-copy.a.csv.part").read_text() == "M's import notes"
+
+
+def test_a_skipped_name_is_shown_escaped_never_as_terminal_control(tmp_path: Path) -> None:
+    """A researcher of N names a link with terminal escapes (erase the line above, clear
+    the screen): the move's warning shows the name escaped, as the transfer's does; it
+    goes to the operator's terminal (``Warning: ...``)."""
+    roots = _lab(tmp_path)
+    evil = "x\x1b[1A\x1b[2K\x9b2Jy"
+    (tmp_path / "projects" / "P7311" / "OtherData" / evil).symlink_to("/etc/passwd")
+    rep = _move(roots, check=True)
+    assert len([w for w in rep.warnings if "not moved" in w]) == 2  # _lab's link and this
+    assert all("\x1b" not in w and "\x9b" not in w for w in rep.warnings)
+    assert any("\\x1b[1A" in w for w in rep.warnings)
+
+
+def test_a_name_that_is_not_utf8_never_reaches_the_state_store(tmp_path: Path) -> None:
+    """A file or link named with bytes that are not UTF-8 (b'\\xff') comes back from os as a
+    lone surrogate, which the state store cannot write (UnicodeEncodeError in
+    record_transfers and the ledger, after the copy or the removal was done): the transfer
+    skips such a file with a warning, the move lists such a link escaped."""
+    import json
+
+    folder = tmp_path / "projects" / "P7302" / "Overzetten naar project 7315"
+    folder.mkdir(parents=True)
+    (folder / "ok.csv").write_text("1")
+    with open(os.fsencode(str(folder)) + b"/bad\xff.csv", "wb") as handle:
+        handle.write(b"2")
+    (tmp_path / "projects" / "P7315" / "import").mkdir(parents=True)
+    rep = _transfer(tmp_path, [])
+    (change,) = rep.changes
+    assert [e["path"] for e in change["after"]["entries"]] == ["ok.csv"]
+    assert any("bad\\xff.csv" in w and "not UTF-8" in w for w in rep.warnings)
+    roots = _lab(tmp_path)
+    os.symlink("/etc/passwd", os.fsencode(str(tmp_path / "projects" / "P7311")) + b"/l\xfe")
+    moved = _move(roots)
+    for c in rep.changes + moved.changes:
+        json.dumps(c, ensure_ascii=False).encode("utf-8")  # what the store writes
+    assert not moved.failed

@@ -193,3 +193,45 @@ def test_the_desired_restore_part_is_validated() -> None:
         f"project {NEW}: restore of P{OLD} has no recorded manifest SHA-256"
     ]
     assert problems("P7310") == [f"project {NEW}: restore is not a mapping"]
+
+
+def test_a_staging_link_to_a_big_folder_gives_no_quota_headroom(tmp_path: Path) -> None:
+    """A researcher of the new project plants .restoring-P<N> as a link to a big folder they
+    do not own: the link is unlinked before writing, so the folder's bytes free nothing and
+    must not count as headroom (nor be walked outside P<M>)."""
+    store, sha, _ = _bag(tmp_path, {"bom.zip": zm.bomb(64 << 20)})
+    big = tmp_path / "someone-elses"
+    big.mkdir()
+    (big / "large.bin").write_bytes(b"\0" * (80 << 20))
+    (tmp_path / "projects" / f"P{NEW}" / f".restoring-P{OLD}").symlink_to(big)
+    rep = _restore(tmp_path, store, _entry(sha, quota=20 << 20), used=0)
+    (failed,) = rep.failed
+    assert f"P{NEW} has {20 << 20} bytes of its quota free" in failed["reason"]
+    assert (big / "large.bin").stat().st_size == 80 << 20
+    assert not (tmp_path / "projects" / f"P{NEW}" / "restored").exists()
+
+
+def test_a_fifo_planted_as_the_marker_never_hangs_the_run(tmp_path: Path) -> None:
+    """M's researchers can write in ``restored/`` (0770, their groups): a FIFO in place of
+    ``.tre-restore`` must not block every later plan and apply on an open() that waits for
+    a writer; the restore is refused, one line."""
+    import threading
+
+    store, sha, _ = _bag(tmp_path, {"a.zip": zm.ordinary()})
+    restored = tmp_path / "projects" / f"P{NEW}" / "restored"
+    restored.mkdir()
+    os.mkfifo(restored / ".tre-restore")
+    reports: list[run.Report] = []
+    worker = threading.Thread(
+        target=lambda: reports.append(_restore(tmp_path, store, _entry(sha), check=True)),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(10)
+    hung = worker.is_alive()
+    if hung:  # release the blocked open() so the test run itself ends
+        os.close(os.open(restored / ".tre-restore", os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(10)
+    assert not hung, "the restore blocked on a FIFO named .tre-restore"
+    (failed,) = reports[0].failed
+    assert "is not the restore of" in failed["reason"]

@@ -94,3 +94,12 @@ def test_copy_entry_returns_the_real_bytes() -> None:
 def test_name_parts_of_a_directory() -> None:
     assert name_parts("a/b/") == (("a", "b"), True)
     assert name_parts("a\\b") == (("a", "b"), False)
+
+
+@pytest.mark.parametrize("name", ["nel\x85.txt", "csi\x9b2J.txt", "ls\u2028x.txt", "ps\u2029x"])
+def test_c1_controls_and_line_separators_are_control_characters_too(name: str) -> None:
+    """U+0080-U+009F (C1, e.g. the one-byte CSI \\x9b of terminals) and the Unicode line and
+    paragraph separators break names into lines (str.splitlines splits on them) just as
+    C0 controls do: refused like them."""
+    with pytest.raises(ZipRefused, match="a control character"):
+        _check(zm.make_zip([(name, b"x", 0)]))

@@ -41,7 +41,14 @@ def _manifest(raw: bytes, name: str) -> dict[str, str]:
         digest, sep, path = line.partition("  ")
         if not sep or len(digest) != 64:
             raise ArchiveError(f"{name}: a line is not '<sha256>  <path>'")
-        entries[decode_path(path)] = digest
+        try:
+            rel = decode_path(path)
+        except ValueError:
+            raise ArchiveError(f"{name}: a line's path is not %-encoded; refused") from None
+        parts = rel.split("/")
+        if "\0" in rel or any(p in ("", ".", "..") for p in parts):
+            raise ArchiveError(f"{name}: a line names a path outside the bag; refused")
+        entries[rel] = digest
     return entries
 
 
@@ -101,6 +108,8 @@ def verify_store(store: ArchiveStore, project: str) -> Bag:
         raise ArchiveError(f"{where}: {exc}") from None
     except StoreError as exc:
         raise ArchiveError(f"{where}: {exc}") from None
+    except ValueError as exc:  # a name the store refuses to resolve: never read
+        raise ArchiveError(f"{where}: {str(exc).splitlines()[0]}; refused") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise ArchiveError(f"{where}: a symbolic link in the archive; refused") from None

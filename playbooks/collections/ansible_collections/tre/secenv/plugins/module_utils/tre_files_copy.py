@@ -6,12 +6,12 @@ Every directory is opened relative to its parent's descriptor with
 link is never followed, a FIFO never read, a device never opened; they are listed as
 skipped (path and what it is, never a link target).
 
-A copy is written as ``.tre-copy.<name>.part`` in the target directory (created by root, so
-it inherits the directory's default ACL: the receiving project's groups, nobody else), made
-durable (``fsync``), and then linked to its name with ``link(2)``, which never replaces an
-existing file (``EEXIST``); the temporary name is removed. A killed copy leaves at most a
-``.part`` file, which the next copy of that file removes first. Target directories are made
-the same way (``mkdirat``, mode 0770, the default ACL inherited).
+A copy is written to an unnamed file in the target directory (``O_TMPFILE``, created by
+root, so it inherits the directory's default ACL: the receiving project's groups, nobody
+else), made durable (``fsync``), and then linked to its name with ``linkat(2)``, which never
+replaces an existing file (``EEXIST``). The temporary file has no name, so no file of a
+researcher can be taken for it and a killed copy leaves nothing behind. Target directories
+are made the same way (``mkdirat``, mode 0770, the default ACL inherited).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_archive_walk import
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _CHUNK = 1 << 20
-PART = ".tre-copy.{}.part"
 
 
 class CopyError(OSError):
@@ -86,8 +85,6 @@ def _list(fd: int, prefix: str, found: Listing) -> None:
         names = sorted(e.name for e in entries)
     for name in names:
         rel = f"{prefix}{name}"
-        if name.startswith(".tre-copy.") and name.endswith(".part"):
-            continue  # a killed copy's temporary file, not content
         st = os.stat(name, dir_fd=fd, follow_symlinks=False)
         if stat.S_ISDIR(st.st_mode):
             found.dirs.append(rel)
@@ -184,14 +181,9 @@ def copy_file(src_top: int, rel: str, dst_top: int, dst_rel: str) -> tuple[int, 
         st = os.fstat(src)
         make_dirs(dst_top, head)
         parent = open_dir(dst_top, head)
-        part = PART.format(name)[:255]
         try:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(part, dir_fd=parent)  # a killed copy's leftover
             mode = 0o770 if st.st_mode & 0o100 else 0o660
-            out = os.open(
-                part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=parent
-            )
+            out = os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, mode, dir_fd=parent)
             digest, size = hashlib.sha256(), 0
             try:
                 while chunk := os.read(src, _CHUNK):
@@ -202,16 +194,14 @@ def copy_file(src_top: int, rel: str, dst_top: int, dst_rel: str) -> tuple[int, 
                         view = view[os.write(out, view) :]
                 os.fsync(out)
                 os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
+                try:
+                    os.link(f"/proc/self/fd/{out}", name, dst_dir_fd=parent, follow_symlinks=True)
+                except FileExistsError:
+                    raise CopyError(
+                        errno.EEXIST, f"{dst_rel!r} appeared meanwhile; not replaced"
+                    ) from None
             finally:
                 os.close(out)
-            try:
-                os.link(part, name, src_dir_fd=parent, dst_dir_fd=parent, follow_symlinks=False)
-            except FileExistsError:
-                raise CopyError(
-                    errno.EEXIST, f"{dst_rel!r} appeared meanwhile; not replaced"
-                ) from None
-            finally:
-                os.unlink(part, dir_fd=parent)
             return size, digest.hexdigest()
         finally:
             os.close(parent)

@@ -66,6 +66,11 @@ def hook(point: str) -> None:
         time.sleep(300)
 
 
+def _shown(name: str) -> str:
+    """A path as a warning shows it: every non-printable character escaped (``\\x1b``)."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name)
+
+
 def _op(action, *args):
     def run() -> None:
         try:
@@ -205,9 +210,14 @@ def _move_content(nr, to, label, target, src, dst, roots, backend, journal, chec
             }
         )
         return None
-    skipped = [f"{rel} ({what})" for rel, what in listing.skipped]
-    for line in skipped:
-        rep.warnings.append(f"project {nr}: {line} is not moved (removed with {label})")
+    skipped = [  # recorded in the ledger: text, also when a name's bytes are not UTF-8
+        f"{os.fsencode(rel).decode('utf-8', 'backslashreplace')} ({what})"
+        for rel, what in listing.skipped
+    ]
+    for rel, what in listing.skipped:  # a name N's researchers chose: escaped for a terminal
+        rep.warnings.append(
+            f"project {nr}: {_shown(rel)} ({what}) is not moved (removed with {label})"
+        )
     summary = {"files": len(listing.files), "bytes": listing.bytes, "to_project": to}
     if dirs or files:
         change = {

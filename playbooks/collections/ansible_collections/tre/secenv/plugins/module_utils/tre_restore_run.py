@@ -115,13 +115,15 @@ def _read_marker(folder: str) -> str | None:
     except OSError as exc:
         why = f"{folder}/{TARGET} exists and is not a directory ({exc.strerror})"
         raise RestoreRefused(why) from None
-    try:
-        handle = os.open(MARKER, READ_FLAGS, dir_fd=fd)
+    try:  # O_NONBLOCK: a FIFO planted there by a researcher never blocks the run
+        handle = os.open(MARKER, READ_FLAGS | os.O_NONBLOCK, dir_fd=fd)
     except OSError:
         return ""
     finally:
         os.close(fd)
     try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            return ""
         return os.read(handle, 4096).decode("utf-8", "replace")
     finally:
         os.close(handle)
@@ -148,7 +150,15 @@ def _usage(backend, projects_root: str, folder: str) -> int:
 
 
 def _leftover_bytes(stage: str) -> int:
-    """The bytes of a killed run's staging folder (counted in the usage, deleted first)."""
+    """The bytes of a killed run's staging folder (counted in the usage, deleted first).
+
+    Only a real directory counts: a link planted at that name is unlinked, never followed,
+    so what it points to frees nothing (and is not walked)."""
+    try:
+        if not stat.S_ISDIR(os.lstat(stage).st_mode):
+            return 0
+    except FileNotFoundError:
+        return 0
     total = 0
     for top, _dirs, files in os.walk(stage):  # os.walk never follows a link to a directory
         for name in files:

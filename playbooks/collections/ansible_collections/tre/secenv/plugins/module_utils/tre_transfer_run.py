@@ -10,7 +10,8 @@ SHA-256: ``tre apply`` records them, so each is transferred once - a copy delete
 later apply).
 
 - Never follows a link: a symbolic link (FIFO, device) in the folder is skipped and named in
-  a warning; so is the folder itself when it is a link.
+  a warning; so is the folder itself when it is a link. A file whose name is not UTF-8 is
+  skipped with a warning too (its path is recorded in the state store, which holds text).
 - Never replaces a file: a different file at the same path in ``import/`` is skipped with a
   warning; the same content there (an earlier, killed run's copy) counts as transferred
   and is recorded without copying.
@@ -36,6 +37,15 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_files_copy import (
     same_file,
     sha256_of,
 )
+
+
+def _utf8(name: str) -> bool:
+    """Whether a name from the disk is text (bytes that are not UTF-8 come as surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def folder(to: str) -> str:
@@ -89,6 +99,14 @@ def _transfer(to: str, source: str, done: set[str], roots, journal, check, rep) 
         entries = []
         for rel, size in listing.files:
             if rel in done:
+                continue
+            if not _utf8(rel):  # the state store records each path: it must be text
+                text = os.fsencode(rel).decode("utf-8", "backslashreplace")
+                shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+                rep.warnings.append(
+                    f"project {to}: transfer from P{source}: '{shown}' has a name that is not"
+                    " UTF-8; not transferred (rename it)"
+                )
                 continue
             if check and dst is None:
                 entries.append({"path": rel, "size": size, "sha256": None})

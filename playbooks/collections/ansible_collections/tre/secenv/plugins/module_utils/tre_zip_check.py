@@ -5,7 +5,8 @@ untrusted input. Its whole central directory is checked before anything is writt
 
 - every name relative and inside the target: no absolute path (``/x``, ``\\x``, ``C:x``), no
   ``..`` component (``/`` and ``\\`` both count as separators), no empty component, no NUL or
-  control character, each component at most 255 bytes, at most ``MAX_DEPTH`` levels;
+  control character (C0, DEL, C1, U+2028/U+2029), each component at most 255 bytes, at most
+  ``MAX_DEPTH`` levels;
 - only regular files and directories: the unix mode in ``external_attr`` (high 16 bits) of a
   symbolic link, a device, a FIFO or a socket refuses the zip; an encrypted entry too;
 - no two entries that land on the same name: duplicates, names equal after case folding and
@@ -30,6 +31,8 @@ from dataclasses import dataclass
 MAX_DEPTH = 64
 MAX_COMPONENT = 255
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+#: C0, DEL and C1 controls (Cc), the line and paragraph separators (str.splitlines splits there)
+_CONTROL = ("Cc", "Zl", "Zp")
 _KINDS = {
     stat.S_IFLNK: "a symbolic link",
     stat.S_IFCHR: "a character device",
@@ -72,7 +75,7 @@ def name_parts(name: str) -> tuple[tuple[str, ...], bool]:
     target."""
     if not name:
         raise ZipRefused("an entry with an empty name")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+    if any(unicodedata.category(ch) in _CONTROL for ch in name):
         raise ZipRefused(f"entry {shown(name)}: a control character in the name")
     if name[0] in "/\\" or (len(name) > 1 and name[1] == ":"):
         raise ZipRefused(f"entry {shown(name)}: an absolute path")

@@ -29,7 +29,8 @@ description:
     different file at the same path in C(import/) is never replaced (skipped with a warning).
   - Idempotent and resumable from the disks alone - a second run changes nothing; a run killed
     anywhere is finished by the next (a file already in place with the same content counts
-    as copied; a killed copy leaves only a C(.tre-copy.<name>.part) file, removed next time).
+    as copied; a copy is written to an unnamed O_TMPFILE and linked to its name, so a killed
+    copy leaves nothing).
 version_added: "0.3.0"
 author: tre
 extends_documentation_fragment:
