@@ -22,7 +22,11 @@ PROJECTS = ["9001", "9002", "9003"]
 
 @pytest.fixture(scope="session")
 def applied(lab_inventory, tmp_path_factory):
-    """Clean the example projects out of the lab, then apply the examples once."""
+    """Clean the example projects out of the lab, then apply the examples once.
+
+    ``conn`` is for the tests that run right after (test_apply): the DC ends an LDAP session
+    idle for longer than MaxConnIdleTime (900 s), and the whole lab run takes longer than
+    that - a module that comes later opens its own (``ad_connection(v)``)."""
     v = lab_vars()
     conn = ad_connection(v)
     for p in PROJECTS:

@@ -11,7 +11,7 @@ from ldap3 import SUBTREE
 from ldap3.utils.conv import escape_filter_chars
 
 from tests.integration.conftest import PROJECTS, TODAY
-from tests.integration.helpers import EXAMPLES, ad_objects, tre_json, write_contract
+from tests.integration.helpers import EXAMPLES, ad_connection, ad_objects, tre_json, write_contract
 
 pytestmark = pytest.mark.lab
 
@@ -43,7 +43,10 @@ def as_person(obj: dict, *cmd: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def people(applied):
-    conn, v = applied["conn"], applied["v"]
+    v = applied["v"]
+    # a connection of its own: the session's (applied["conn"]) has been idle since the first
+    # apply, longer than the DC keeps an idle LDAP session (AD's MaxConnIdleTime, 900 s)
+    conn = ad_connection(v)
     # Only the example projects' OUs and the reader groups: a lab that also holds a big
     # environment (bench/bench_env.py) must not make this read time out.
     ou = v["tre_ad_projects_ou"]
