@@ -278,7 +278,7 @@ def reconcile(module: AnsibleModule) -> dict:
             new_ids = {key: start + i for i, key in enumerate(missing)}
         writes, warnings, ids = plan(desired, index, new_ids)
         if not module.check_mode:
-            writes = bound_to_plan(writes, p["confirmed"], warnings)
+            writes = bound_to_plan(writes, p.get("confirmed"), warnings)
         changes = [r for w in writes for r in w.reports]
         if not module.check_mode and writes:
             names = {
