@@ -14,6 +14,11 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_xfs import XfsQuota
 
 BACKENDS = ("btrfs", "xfs")
 
+#: The ``quota_backend`` option of every module that reads or changes quotas.
+QUOTA_BACKEND_OPTION = {
+    "quota_backend": {"type": "str", "default": "btrfs", "choices": list(BACKENDS)}
+}
+
 
 def get_backend(name: str, run: Runner) -> BtrfsQuota | XfsQuota:
     if name == "btrfs":

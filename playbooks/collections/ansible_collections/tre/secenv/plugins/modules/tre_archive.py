@@ -165,7 +165,10 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     validate,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
-from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import (
+    QUOTA_BACKEND_OPTION,
+    get_backend,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_spec import safe_root
 
 
@@ -178,7 +181,7 @@ def run_module() -> None:
             "workspaces_root": {"type": "path", "required": True},
             "archive_root": {"type": "path", "required": True},
             **ARCHIVE_HOST_OPTIONS,
-            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
+            **QUOTA_BACKEND_OPTION,
             "journal": {"type": "path"},
         },
         mutually_exclusive=DESIRED_ONE_OF,

@@ -126,7 +126,10 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
 from ansible_collections.tre.secenv.plugins.module_utils.tre_move_run import move_project
-from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import (
+    QUOTA_BACKEND_OPTION,
+    get_backend,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_spec import safe_root
 from ansible_collections.tre.secenv.plugins.module_utils.tre_transfer_run import transfer_files
 
@@ -149,7 +152,7 @@ def run_module() -> None:
             **CONFIRMED_OPTION,
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
-            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
+            **QUOTA_BACKEND_OPTION,
             "journal": {"type": "path"},
         },
         mutually_exclusive=DESIRED_ONE_OF,

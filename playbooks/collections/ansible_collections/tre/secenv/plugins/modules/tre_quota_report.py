@@ -95,7 +95,10 @@ stats:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import (
+    QUOTA_BACKEND_OPTION,
+    get_backend,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_map import (
     PROJECT_NUMBER,
     missing_projects,
@@ -118,7 +121,7 @@ def run_module() -> None:
         argument_spec={
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
-            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
+            **QUOTA_BACKEND_OPTION,
             "projects": {"type": "list", "elements": "str"},
         },
         supports_check_mode=True,

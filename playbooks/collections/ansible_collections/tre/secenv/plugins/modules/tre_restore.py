@@ -126,7 +126,10 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
     validate,
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
-from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import (
+    QUOTA_BACKEND_OPTION,
+    get_backend,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_restore_run import (
     Report,
     restore_project,
@@ -142,7 +145,7 @@ def run_module() -> None:
             "projects_root": {"type": "path", "required": True},
             "archive_root": {"type": "path", "required": True},
             **ARCHIVE_HOST_OPTIONS,
-            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
+            **QUOTA_BACKEND_OPTION,
             "max_zip_entries": {"type": "int", "default": 10000},
             "max_zip_bytes": {"type": "int", "default": 10**12},
             "journal": {"type": "path"},

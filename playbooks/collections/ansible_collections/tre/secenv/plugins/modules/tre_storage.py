@@ -166,7 +166,10 @@ from ansible_collections.tre.secenv.plugins.module_utils.tre_desired import (
 )
 from ansible_collections.tre.secenv.plugins.module_utils.tre_executor import ISOLATE, execute
 from ansible_collections.tre.secenv.plugins.module_utils.tre_journal import Journal
-from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import get_backend
+from ansible_collections.tre.secenv.plugins.module_utils.tre_quota_backend import (
+    QUOTA_BACKEND_OPTION,
+    get_backend,
+)
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_catalog import reader_groups
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_ops import plan_steps
 from ansible_collections.tre.secenv.plugins.module_utils.tre_storage_plan import (
@@ -271,7 +274,7 @@ def run_module() -> None:
             "projects_root": {"type": "path", "required": True},
             "workspaces_root": {"type": "path", "required": True},
             "catalog_root": {"type": "path", "required": True},
-            "quota_backend": {"type": "str", "default": "btrfs", "choices": ["btrfs", "xfs"]},
+            **QUOTA_BACKEND_OPTION,
             "force": {"type": "bool", "default": False},
             "id_min": {"type": "int", "default": 200000},
             "journal": {"type": "path"},
